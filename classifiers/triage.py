@@ -1,0 +1,38 @@
+"""The verdict on one mention: what a person reading the alert needs to decide how fast to act."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Sentiment = Literal["negative", "neutral", "positive"]
+Urgency = Literal["low", "medium", "high", "critical"]
+
+SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
+URGENCIES: tuple[Urgency, ...] = ("low", "medium", "high", "critical")
+
+
+def urgency_rank(level: str) -> int:
+    """Order urgencies so routes can say 'high or above'."""
+    return URGENCIES.index(level)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class TriageInput:
+    """What triage may look at: the words, and how many people could see them."""
+
+    text: str
+    reach: int = 0
+    brand_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """Sentiment and urgency with the reasons behind them, so a person can check the call."""
+
+    sentiment: Sentiment
+    sentiment_scores: dict[str, float]
+    urgency: Urgency
+    reasons: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    model_version: str = ""

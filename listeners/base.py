@@ -1,0 +1,77 @@
+"""What a listener is: a network-specific search that pages through results since a cursor.
+
+Copy `listeners/hackernews.py` to add a network: subclass `Listener`, give it a `name` (the
+`[sources.<name>]` table in settings.toml) and a `Settings` model for that table, and register it
+in `listeners/registry.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from listeners.http import HttpClient
+from listeners.mention import Page
+from listeners.query import Query
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30s', '5m', '1h', '7d' -> timedelta; settings use these so schedules read naturally."""
+    m = _DURATION.match(text)
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not a duration like '30s', '5m', '1h' or '7d'")
+    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+class SourceSettings(BaseModel):
+    """Keys every `[sources.<name>]` table accepts; listeners extend it with their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every: str = "5m"
+    base_url: str | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _valid_every(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def interval(self) -> timedelta:
+        return parse_duration(self.every)
+
+
+class Listener(ABC):
+    """One network. Knows nothing of storage, models or Slack."""
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[SourceSettings]] = SourceSettings
+    default_base_url: ClassVar[str]
+
+    def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.http = http
+        self.env = env
+        self.base_url = (settings.base_url or self.default_base_url).rstrip("/")
+
+    @abstractmethod
+    def search(self, query: Query, cursor: str | None) -> Iterator[Page]:
+        """Yield pages of mentions newer than `cursor`, each to be committed before the next.
+
+        Raises `RateLimited`, `AuthError`, `MalformedResponse` or `ListenerError`; pages already
+        yielded stay valid, and the cursor only moves with a committed page.
+        """
+
+    def check(self) -> str:
+        """One cheap request proving the source answers; returns a short description for doctor."""
+        self.http.get(self.base_url)
+        return self.base_url

@@ -1,0 +1,33 @@
+"""Every network listenpost can hear, by its settings name, as a lazily imported dotted path.
+
+Explicit beats discovery: a listener exists when it is listed here, and importing one network's
+optional dependency can never break another's.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from listeners.base import Listener
+from listeners.errors import NotConfigured
+
+LISTENERS: dict[str, str] = {
+    "hackernews": "listeners.hackernews:HackerNewsListener",
+    "reddit": "listeners.reddit:RedditListener",
+    "rss": "listeners.rss:RssListener",
+}
+
+
+def load(name: str) -> type[Listener]:
+    """The listener class registered as `name`; NotConfigured with the reason if it cannot load."""
+    try:
+        path = LISTENERS[name]
+    except KeyError:
+        known = ", ".join(sorted(LISTENERS))
+        raise NotConfigured(f"unknown source {name!r}; known sources: {known}") from None
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise NotConfigured(f"source {name!r} needs a missing package: {exc}") from exc
+    return getattr(module, attr)

@@ -1,0 +1,50 @@
+"""What storage hands back: a mention as stored, with its brands, triage and grouping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from classifiers.triage import Triage
+from listeners.mention import Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    id: int
+    network: str
+    native_id: str
+    url: str
+    author: str
+    text: str
+    created_at: datetime
+    fetched_at: datetime
+    brands: list[str]
+    title: str | None = None
+    lang: str | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    in_reply_to: str | None = None
+    duplicate_of: int | None = None
+    triage: Triage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One alert waiting to be delivered: exactly one per (route, mention), ever."""
+
+    id: int
+    route: str
+    channel: str
+    mention: StoredMention
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    brand: str
+    source: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    disabled_until: datetime | None
+    cursor: str | None
