@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from listeners.errors import NotConfigured
 from listeners.http import HttpClient
 from listeners.mention import Page
 from listeners.query import Query
@@ -70,6 +71,14 @@ class Listener(ABC):
         Raises `RateLimited`, `AuthError`, `MalformedResponse` or `ListenerError`; pages already
         yielded stay valid, and the cursor only moves with a committed page.
         """
+
+    def backfill_cursor(self, since: datetime) -> str | None:
+        """A cursor that makes `search` return history back to `since`, within the API's window.
+
+        Used by `listenpost backfill`; networks without history search say so instead of
+        silently returning only the newest page.
+        """
+        raise NotConfigured(f"{self.name} cannot search history; it only hears new posts")
 
     def check(self) -> str:
         """One cheap request proving the source answers; returns a short description for doctor."""

@@ -1,0 +1,147 @@
+"""Hacker News stories and comments, through the Algolia HN Search API (no key needed).
+
+The template for a new network, top to bottom: its settings, its wire format as pydantic models,
+one function turning a result into a `Mention`, and `search`, which pages through results newer
+than the cursor. HTTP (retries, rate limits, User-Agent) lives in `listeners.http` and the query
+in `listeners.query`; register the class in `listeners/registry.py`.
+
+API: GET {base}/search_by_date?query=&tags=&numericFilters=created_at_i>=T&page=&hitsPerPage=,
+newest first, `page`/`nbPages` pagination capped at 1,000 hits per search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from listeners.base import Listener, SourceSettings
+from listeners.http import read_model
+from listeners.mention import Mention, Metrics, Page
+from listeners.query import Query, fields, to_algolia
+from listeners.text import html_to_text
+from listeners.watermark import Watermark
+
+ITEM_URL = "https://news.ycombinator.com/item?id={}"
+
+Tag = Literal["story", "comment", "poll", "pollopt", "show_hn", "ask_hn", "job"]
+
+
+class HackerNewsSettings(SourceSettings):
+    """`[sources.hackernews]`: which item types to hear, and the page size (Algolia max 1000)."""
+
+    tags: list[Tag] = Field(default=["story", "comment"], min_length=1)
+    hits_per_page: int = Field(default=100, ge=1, le=1000)
+
+
+class Hit(BaseModel):
+    """One entry of `hits`; fields we do not use are kept (extra="allow") for `Mention.raw`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    objectID: str
+    created_at_i: int
+    author: str | None = None
+    title: str | None = None
+    url: str | None = None
+    story_text: str | None = None
+    comment_text: str | None = None
+    story_id: int | None = None
+    parent_id: int | None = None
+    points: int | None = None
+    num_comments: int | None = None
+
+
+class SearchResponse(BaseModel):
+    hits: list[Hit]
+    page: int
+    nbPages: int
+
+
+def to_mention(hit: Hit) -> Mention:
+    is_comment = hit.comment_text is not None
+    body = html_to_text(hit.comment_text if is_comment else hit.story_text)
+    raw: dict[str, Any] = {
+        k: v for k, v in hit.model_dump().items() if k != "_highlightResult" and v is not None
+    }
+    return Mention(
+        network="hackernews",
+        native_id=hit.objectID,
+        url=ITEM_URL.format(hit.objectID),
+        author=hit.author or "",
+        text=body or hit.title or "",
+        created_at=datetime.fromtimestamp(hit.created_at_i, UTC),
+        # A comment's story title is context, not its words: it stays in raw["story_title"].
+        title=None if is_comment else hit.title,
+        metrics=Metrics(likes=hit.points, replies=hit.num_comments),
+        in_reply_to=str(hit.parent_id) if is_comment and hit.parent_id is not None else None,
+        raw=raw,
+    )
+
+
+def matched_text(mention: Mention, hit: Hit) -> str:
+    """What the query is checked against: what Algolia searched, minus the author's name."""
+    return fields(mention.title, mention.text, hit.url)
+
+
+class HackerNewsListener(Listener):
+    name: ClassVar[str] = "hackernews"
+    Settings: ClassVar[type[SourceSettings]] = HackerNewsSettings
+    default_base_url: ClassVar[str] = "https://hn.algolia.com/api/v1"
+    settings: HackerNewsSettings
+
+    def search(self, query: Query, cursor: str | None) -> Iterator[Page]:
+        """Newest first, so the cursor rides only on the very last page of the last search."""
+        mark = Watermark.load(cursor)
+        searches = to_algolia(query)  # Algolia has no OR: one search per alternative
+        fetched: dict[str, int] = {}
+        for number, terms in enumerate(searches, start=1):
+            page = 0
+            while True:
+                body = self._fetch(terms, page, mark.floor)
+                mentions = []
+                for hit in body.hits:
+                    if hit.objectID not in fetched and mark.is_new(hit.objectID, hit.created_at_i):
+                        mention = to_mention(hit)
+                        if query.matches(matched_text(mention, hit)):
+                            mentions.append(mention)
+                    fetched[hit.objectID] = hit.created_at_i
+                done = not body.hits or body.page + 1 >= body.nbPages
+                last = done and number == len(searches)
+                yield Page(mentions, mark.advance(fetched.items()).dumps() if last else None)
+                if done:
+                    break
+                page += 1
+
+    def backfill_cursor(self, since: datetime) -> str | None:
+        """History through the same search, bounded below by `since` (the API still caps one
+        search at about 1,000 results)."""
+        return Watermark.reaching_back_to(since).dumps()
+
+    def _fetch(self, terms: str, page: int, floor: int | None) -> SearchResponse:
+        params: dict[str, str | int] = {
+            "query": terms,
+            "tags": self._tags(),
+            "hitsPerPage": self.settings.hits_per_page,
+            "page": page,
+        }
+        if floor is not None:
+            params["numericFilters"] = f"created_at_i>={floor}"
+        response = self.http.get(f"{self.base_url}/search_by_date", params=params)
+        return read_model(response, SearchResponse)
+
+    def _tags(self) -> str:
+        tags = self.settings.tags
+        return tags[0] if len(tags) == 1 else "(" + ",".join(tags) + ")"
+
+    def check(self) -> str:
+        response = self.http.get(
+            f"{self.base_url}/search_by_date", params={"tags": "story", "hitsPerPage": 1}
+        )
+        body = read_model(response, SearchResponse)
+        if not body.hits:
+            return f"{self.base_url} answered with no stories"
+        newest = datetime.fromtimestamp(body.hits[0].created_at_i, UTC)
+        return f"{self.base_url} answered; newest story {newest:%Y-%m-%d %H:%M} UTC"

@@ -1,0 +1,372 @@
+"""The one HTTP layer every listener goes through, so no network re-implements retries or limits.
+
+Two kinds of waiting are kept apart on purpose. A 5xx, a timeout or a dropped connection is
+retried here after a short, bounded backoff: the next try usually works. A rate limit is never
+slept on: it becomes `RateLimited(until)` and the scheduler skips the source until then, so one
+throttled network cannot stall a job thread for minutes.
+
+Rate-limit signals differ per network, so they are read by small rule objects. The defaults
+cover Reddit-style `X-Ratelimit-*` headers (reset in seconds), X-style `x-rate-limit-*` headers
+(reset as an epoch) and the IETF `RateLimit-*` draft. A network with its own signal (Stack
+Exchange's `backoff` body field, say) writes a `RateLimitRule` and passes it per request::
+
+    http.get(url, params=..., rules=[StackExchangeBackoff()])
+
+Whatever a rule reports is remembered per host, and a host whose budget is spent is refused
+*before* sending, with the reset time the network gave.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Protocol, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
+
+log = logging.getLogger(__name__)
+
+
+def _package_version() -> str:
+    try:
+        return version("listenpost")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.1"
+
+
+USER_AGENT = f"listenpost/{_package_version()} (+https://github.com/listenpost/listenpost)"
+
+MAX_BACKOFF = 30.0  # seconds; the bounded part of "bounded retries"
+DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)  # a 429 that names no time at all
+_EPOCH_THRESHOLD = 1_000_000_000  # a reset value this large is a timestamp, not a delay
+
+# Query parameters whose values must never reach a log line or an error message.
+_SECRET_PARAMS = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "auth",
+        "client_secret",
+        "code",
+        "key",
+        "password",
+        "secret",
+        "sig",
+        "signature",
+        "token",
+    }
+)
+
+# Worth another try: the server or the path to it hiccupped. Anything else (a bad URL, an
+# unsupported scheme) fails the same way every time.
+_RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What a network says about requests left on one host; None means it did not say."""
+
+    remaining: float | None = None
+    reset_at: datetime | None = None
+
+    @property
+    def spent(self) -> bool:
+        # Reddit reports fractional counts ("0.0"); less than one whole request is none.
+        return self.remaining is not None and self.remaining < 1
+
+
+class RateLimitRule(Protocol):
+    """Reads one network's rate-limit signal from a response (any status, headers or body)."""
+
+    def read(self, response: httpx.Response, now: datetime) -> Budget | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderRule:
+    """A remaining-count header plus a reset header.
+
+    `reset_is_epoch` None guesses from the value: Reddit sends seconds until reset, X and GitHub
+    send a Unix time, and no real window is 30 years long.
+    """
+
+    remaining: str
+    reset: str
+    reset_is_epoch: bool | None = None
+
+    def read(self, response: httpx.Response, now: datetime) -> Budget | None:
+        remaining = _number(response.headers.get(self.remaining))
+        reset = _number(response.headers.get(self.reset))
+        if remaining is None and reset is None:
+            return None
+        reset_at = None
+        if reset is not None:
+            is_epoch = self.reset_is_epoch
+            if is_epoch is None:
+                is_epoch = reset >= _EPOCH_THRESHOLD
+            if is_epoch:
+                reset_at = datetime.fromtimestamp(reset, UTC)
+            else:
+                reset_at = now + timedelta(seconds=reset)
+        return Budget(remaining, reset_at)
+
+
+DEFAULT_RULES: tuple[RateLimitRule, ...] = (
+    HeaderRule("x-ratelimit-remaining", "x-ratelimit-reset"),
+    HeaderRule("x-rate-limit-remaining", "x-rate-limit-reset", reset_is_epoch=True),
+    HeaderRule("ratelimit-remaining", "ratelimit-reset", reset_is_epoch=False),
+)
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
+
+
+def retry_after(response: httpx.Response, now: datetime) -> datetime | None:
+    """The moment a `Retry-After` header (seconds or an HTTP date) points at, in UTC."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return now + timedelta(seconds=max(seconds, 0))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def redact(url: httpx.URL | str) -> str:
+    """The URL as it may appear in logs and errors: no userinfo, no secret query values."""
+    parsed = httpx.URL(url)
+    params = [
+        (name, "***" if name.lower() in _SECRET_PARAMS else value)
+        for name, value in parsed.params.multi_items()
+    ]
+    return str(parsed.copy_with(userinfo=b"", params=params))
+
+
+class HttpClient:
+    """Shared by all listeners of one process; safe to use from several scheduler threads."""
+
+    def __init__(
+        self,
+        user_agent: str = USER_AGENT,
+        timeout: float = 20.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        rules: Sequence[RateLimitRule] = DEFAULT_RULES,
+    ) -> None:
+        self.retries = retries
+        self.backoff = backoff
+        self.rules = tuple(rules)
+        self._client = httpx.Client(
+            headers={"User-Agent": user_agent},
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
+        )
+        self._budgets: dict[str, Budget] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        rules: Sequence[RateLimitRule] = (),
+    ) -> httpx.Response:
+        return self.request("GET", url, params=params, headers=headers, rules=rules)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        auth: tuple[str, str] | None = None,
+        rules: Sequence[RateLimitRule] = (),
+    ) -> httpx.Response:
+        """Send with retries; returns any 2xx/3xx response, raises a `ListenerError` otherwise."""
+        try:
+            request = self._client.build_request(
+                method, url, params=params, headers=headers, data=data, json=json, content=content
+            )
+        except httpx.InvalidURL as exc:
+            raise ListenerError(f"{method} to an invalid URL: {exc}") from exc
+        host = request.url.netloc.decode("ascii")
+        shown = f"{method} {redact(request.url)}"
+        self._refuse_if_spent(host, shown)
+        attempt = 0
+        while True:
+            try:
+                response = self._client.send(request, auth=auth)
+            except _RETRYABLE as exc:
+                if attempt >= self.retries:
+                    raise ListenerError(
+                        f"could not reach {host} for {shown} after {attempt + 1} attempts "
+                        f"({type(exc).__name__})"
+                    ) from exc
+                failure = type(exc).__name__
+            except httpx.HTTPError as exc:
+                raise ListenerError(f"{shown} failed: {type(exc).__name__}") from exc
+            else:
+                now = _now()
+                budget = self._observe(host, response, (*self.rules, *rules), now)
+                server_failed = response.status_code >= 500
+                asked_to_wait = "retry-after" in response.headers
+                if not server_failed or asked_to_wait or attempt >= self.retries:
+                    return self._checked(response, host, shown, budget, now, attempt + 1)
+                failure = f"HTTP {response.status_code}"
+            delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
+            log.warning(
+                "%s: %s; retry %d of %d in %.1fs", shown, failure, attempt + 1, self.retries, delay
+            )
+            time.sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _refuse_if_spent(self, host: str, shown: str) -> None:
+        with self._lock:
+            budget = self._budgets.get(host)
+            if budget is None or not budget.spent:
+                return
+            if budget.reset_at is None or _now() >= budget.reset_at:
+                del self._budgets[host]  # the window has rolled over (or was never stated)
+                return
+        raise RateLimited(
+            f"{host} request budget is spent until {_clock(budget.reset_at)}; not sending {shown}",
+            budget.reset_at,
+        )
+
+    def _observe(
+        self, host: str, response: httpx.Response, rules: Sequence[RateLimitRule], now: datetime
+    ) -> Budget | None:
+        budgets = [b for rule in rules if (b := rule.read(response, now)) is not None]
+        if not budgets:
+            return None
+        budget = next((b for b in budgets if b.spent), budgets[0])
+        with self._lock:
+            self._budgets[host] = budget
+        return budget
+
+    def _block(self, host: str, until: datetime) -> None:
+        with self._lock:
+            self._budgets[host] = Budget(0, until)
+
+    def _checked(
+        self,
+        response: httpx.Response,
+        host: str,
+        shown: str,
+        budget: Budget | None,
+        now: datetime,
+        attempts: int,
+    ) -> httpx.Response:
+        status = response.status_code
+        if status < 400:
+            return response
+        spent = budget is not None and budget.spent
+        asked_to_wait = "retry-after" in response.headers
+        if status == 429 or (status == 403 and spent) or (status >= 500 and asked_to_wait):
+            until = retry_after(response, now)
+            if until is None and budget is not None:
+                until = budget.reset_at
+            until = max(until or now + DEFAULT_RATE_LIMIT_WAIT, now + timedelta(seconds=1))
+            self._block(host, until)
+            raise RateLimited(
+                f"{host} asked us to wait (HTTP {status}) on {shown}; retry after {_clock(until)}",
+                until,
+            )
+        detail = _snippet(response)
+        if status in (401, 403):
+            raise AuthError(
+                f"{host} refused access (HTTP {status} {response.reason_phrase}) to {shown}: "
+                f"{detail} - check the credentials and the plan's access for this source"
+            )
+        if status >= 500:
+            raise ListenerError(
+                f"{host} kept failing: HTTP {status} {response.reason_phrase} for {shown} "
+                f"after {attempts} attempts"
+            )
+        raise ListenerError(f"HTTP {status} {response.reason_phrase} for {shown}: {detail}")
+
+
+def _clock(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _snippet(response: httpx.Response, limit: int = 200) -> str:
+    text = " ".join(response.text.split())
+    if not text:
+        return "(empty body)"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def read_json(response: httpx.Response) -> Any:
+    """The decoded JSON body, or `MalformedResponse` saying which URL sent what instead."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise MalformedResponse(
+            f"{redact(response.request.url)} answered HTTP {response.status_code} with a body "
+            f"that is not JSON ({exc}); it starts {response.text[:80]!r}"
+        ) from exc
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(response: httpx.Response, model: type[M]) -> M:
+    """The body validated against a network's documented shape (a pydantic model).
+
+    Declaring the wire format as a model keeps each listener honest about which fields it relies
+    on, and turns a silent API change into an error naming the field that moved.
+    """
+    body = read_json(response)
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors()[:3]
+        )
+        raise MalformedResponse(
+            f"{redact(response.request.url)} answered in an unexpected shape: {problems}"
+        ) from exc

@@ -1,0 +1,536 @@
+"""A brand's boolean query, parsed once, then used twice.
+
+Networks search fuzzily: stemming, typo tolerance, operators they ignore. So the query is
+compiled to each network's syntax as a *wide* net (whatever a network cannot express is dropped,
+which only ever widens it) and every result is re-checked locally with `Query.matches`, which is
+exact. Precision comes from the local check; recall from never compiling a narrower query.
+
+Grammar (operators in capitals; implicit AND between terms)::
+
+    acme "acme cloud" #acme @acmehq (outage OR down) -job NOT hiring lang:en
+
+AND binds tighter than OR, as on X and in Lucene: `a OR b c` is `a OR (b c)`. Compiled queries
+always spell groups out in parentheses, so networks with other precedence (Google) read them
+the same way.
+
+Adding a network's syntax is a `Syntax` value (how it writes words, phrases, negation, OR) plus
+a one-line function calling `render`; networks without OR use `alternatives` instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+from math import prod
+
+
+class QueryError(ValueError):
+    """The query text cannot be parsed; `position` is the 0-based offending character."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+# ---- the parsed form -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hashtag:
+    tag: str  # without the '#'
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    name: str  # without the '@'
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Node
+
+
+Atom = Word | Phrase | Hashtag | Handle
+Node = Atom | And | Or | Not
+
+
+@dataclass(frozen=True, slots=True)
+class _Lang:
+    """Only lives during parsing: `lang:xx` is lifted out of the tree into `Query.lang`."""
+
+    code: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Query:
+    """`source` is the text as the user wrote it; `expr` its tree; `lang` from `lang:xx`."""
+
+    source: str
+    expr: Node
+    lang: str | None = None
+
+    def matches(self, text: str, lang: str | None = None) -> bool:
+        """The exact, local verdict on one post (title and body joined by the caller).
+
+        The language filter applies only when the post's language is known: dropping posts of
+        unknown language would silently lose mentions on networks that do not report it.
+        """
+        if self.lang and lang and _primary_lang(lang) != self.lang:
+            return False
+        return _holds(self.expr, _normalise(text))
+
+    def __str__(self) -> str:
+        return self.source
+
+
+FIELD_SEPARATOR = "\x1f"  # ASCII unit separator: never in posts, never bridged by a phrase
+
+
+def fields(*parts: str | None) -> str:
+    """A post's fields (title, body, link) as one text for `matches`, where a phrase may not
+    start in the title and end in the body."""
+    return FIELD_SEPARATOR.join(p for p in parts if p)
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _primary_lang(code: str) -> str:
+    return code.replace("_", "-").split("-")[0].lower()
+
+
+@lru_cache(maxsize=4096)
+def _pattern(atom: Atom) -> re.Pattern[str]:
+    match atom:
+        case Word(text):
+            core = re.escape(_normalise(text))
+        case Phrase(words):
+            # Contiguous words; any run of spaces or punctuation between them ("acme-cloud").
+            core = rf"[^\w{FIELD_SEPARATOR}]+".join(re.escape(_normalise(w)) for w in words)
+        case Hashtag(tag):
+            core = "#" + re.escape(_normalise(tag))
+        case Handle(name):
+            core = "@" + re.escape(_normalise(name))
+    return re.compile(rf"(?<!\w){core}(?!\w)")
+
+
+def _holds(node: Node, text: str) -> bool:
+    match node:
+        case And(items):
+            return all(_holds(i, text) for i in items)
+        case Or(items):
+            return any(_holds(i, text) for i in items)
+        case Not(item):
+            return not _holds(item, text)
+        case _:
+            return _pattern(node).search(text) is not None
+
+
+# ---- parsing ---------------------------------------------------------------------------------
+
+_SMART_QUOTES = str.maketrans(
+    {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"'}
+)
+_OPERATORS = {"OR", "AND", "NOT"}
+_HASHTAG = re.compile(r"#(\w+)")
+_HANDLE = re.compile(r"@(\w[\w.\-]*\w|\w)")
+_LANG = re.compile(r"lang:([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str  # "(", ")", "-", "OR", "AND", "NOT", "PHRASE", "WORD"
+    text: str
+    pos: int
+
+
+def _tokens(text: str) -> Iterator[_Token]:
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c in "()":
+            yield _Token(c, c, i)
+            i += 1
+        elif c == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise QueryError(f"unclosed quote at character {i + 1}", i)
+            yield _Token("PHRASE", text[i + 1 : end], i)
+            i = end + 1
+        elif c == "-" and i + 1 < n and not text[i + 1].isspace():
+            yield _Token("-", c, i)
+            i += 1
+        else:
+            end = i
+            while end < n and not text[end].isspace() and text[end] not in '()"':
+                end += 1
+            word = text[i:end]
+            yield _Token(word if word in _OPERATORS else "WORD", word, i)
+            i = end
+
+
+class _Parser:
+    """Recursive descent: or := and ('OR' and)*; and := unary ('AND'? unary)*;
+    unary := ('-' | 'NOT') unary | primary; primary := '(' or ')' | phrase | word."""
+
+    def __init__(self, tokens: list[_Token], length: int) -> None:
+        self.tokens = tokens
+        self.length = length
+        self.i = 0
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> _Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> Node | _Lang:
+        node = self.or_()
+        tok = self.peek()
+        if tok is not None:  # only a stray ')' can stop the grammar early
+            raise QueryError(f"unexpected ')' at character {tok.pos + 1}", tok.pos)
+        return node
+
+    def need_term(self, after: _Token) -> None:
+        tok = self.peek()
+        if tok is None or tok.kind in (")", "OR", "AND"):
+            raise QueryError(
+                f"expected a term after '{after.text}' at character {after.pos + 1}", after.pos
+            )
+
+    def or_(self) -> Node | _Lang:
+        items = [self.and_()]
+        while (tok := self.peek()) is not None and tok.kind == "OR":
+            self.take()
+            self.need_term(tok)
+            items.append(self.and_())
+        return _group(Or, items)
+
+    def and_(self) -> Node | _Lang:
+        items = [self.unary()]
+        while (tok := self.peek()) is not None and tok.kind not in (")", "OR"):
+            if tok.kind == "AND":
+                self.take()
+                self.need_term(tok)
+            items.append(self.unary())
+        return _group(And, items)
+
+    def unary(self) -> Node | _Lang:
+        tok = self.peek()
+        if tok is not None and tok.kind in ("-", "NOT"):
+            self.take()
+            self.need_term(tok)
+            inner = self.unary()
+            if isinstance(inner, _Lang):
+                raise _lang_misplaced(inner)
+            return inner.item if isinstance(inner, Not) else Not(inner)
+        return self.primary()
+
+    def primary(self) -> Node | _Lang:
+        if self.peek() is None:
+            raise QueryError(
+                f"the query ends where a term was expected (character {self.length})", self.length
+            )
+        tok = self.take()
+        if tok.kind == "(":
+            if (nxt := self.peek()) is not None and nxt.kind == ")":
+                raise QueryError(f"empty parentheses at character {tok.pos + 1}", tok.pos)
+            node = self.or_()
+            if (close := self.peek()) is None or close.kind != ")":
+                raise QueryError(f"unclosed '(' at character {tok.pos + 1}", tok.pos)
+            self.take()
+            return node
+        if tok.kind == "PHRASE":
+            words = tuple(tok.text.split())
+            if not words:
+                raise QueryError(f"empty quotes at character {tok.pos + 1}", tok.pos)
+            return Phrase(words) if len(words) > 1 else Word(words[0])
+        if tok.kind == "WORD":
+            return _word(tok)
+        if tok.kind == ")":
+            raise QueryError(f"unexpected ')' at character {tok.pos + 1}", tok.pos)
+        raise QueryError(
+            f"'{tok.text}' at character {tok.pos + 1} needs a term on each side", tok.pos
+        )
+
+
+def _word(tok: _Token) -> Node | _Lang:
+    text, at = tok.text, f"at character {tok.pos + 1}"
+    if text == "-":
+        raise QueryError(f"'-' {at} must touch the term it excludes, as in -jobs", tok.pos)
+    if text.startswith("#"):
+        if not (m := _HASHTAG.fullmatch(text)):
+            raise QueryError(f"{text!r} {at} is not a hashtag (letters, digits, _)", tok.pos)
+        return Hashtag(m.group(1))
+    if text.startswith("@"):
+        if not (m := _HANDLE.fullmatch(text)):
+            raise QueryError(f"{text!r} {at} is not a handle (letters, digits, _ . -)", tok.pos)
+        return Handle(m.group(1))
+    if text.lower().startswith("lang:"):
+        if not (m := _LANG.fullmatch(text)):
+            raise QueryError(f"{text!r} {at} is not a language like lang:en", tok.pos)
+        return _Lang(m.group(1).lower(), tok.pos)
+    return Word(text)
+
+
+def _group(kind: type[And] | type[Or], items: list[Node | _Lang]) -> Node | _Lang:
+    """One item stays itself; nested groups of the same kind are flattened (a (b c) = a b c)."""
+    if len(items) == 1:
+        return items[0]
+    flat: list[Node | _Lang] = []
+    for item in items:
+        if isinstance(item, kind):
+            flat.extend(item.items)
+        elif kind is Or and isinstance(item, _Lang):
+            raise _lang_misplaced(item)
+        else:
+            flat.append(item)
+    return kind(tuple(flat))  # type: ignore[arg-type]  # _Lang is lifted out by _lift_lang
+
+
+def _lang_misplaced(lang: _Lang) -> QueryError:
+    return QueryError(
+        f"lang:{lang.code} at character {lang.position + 1} applies to the whole query; "
+        "it cannot sit inside OR, NOT or parentheses",
+        lang.position,
+    )
+
+
+def _lift_lang(root: Node | _Lang, source: str) -> tuple[Node, str | None]:
+    if isinstance(root, _Lang):
+        raise QueryError(f"{source!r} has only a language; add words to search for", 0)
+    if not isinstance(root, And):
+        _reject_nested_lang(root)
+        return root, None
+    langs = [i for i in root.items if isinstance(i, _Lang)]
+    rest = [i for i in root.items if not isinstance(i, _Lang)]
+    for lang in langs[1:]:
+        if lang.code != langs[0].code:
+            raise QueryError(
+                f"lang:{lang.code} at character {lang.position + 1} conflicts with "
+                f"lang:{langs[0].code}",
+                lang.position,
+            )
+    for item in rest:
+        _reject_nested_lang(item)
+    expr = rest[0] if len(rest) == 1 else And(tuple(rest))
+    return expr, (langs[0].code if langs else None)
+
+
+def _reject_nested_lang(node: Node | _Lang) -> None:
+    match node:
+        case _Lang():
+            raise _lang_misplaced(node)
+        case And(items) | Or(items):
+            for item in items:
+                _reject_nested_lang(item)
+        case Not(item):
+            _reject_nested_lang(item)
+
+
+def _searchable(node: Node) -> bool:
+    """True when every way of matching needs some word: a pure exclusion matches the world."""
+    match node:
+        case And(items):
+            return any(_searchable(i) for i in items)
+        case Or(items):
+            return all(_searchable(i) for i in items)
+        case Not():
+            return False
+        case _:
+            return True
+
+
+def parse(text: str) -> Query:
+    """Parse a brand's query; `QueryError` names what is wrong and at which character."""
+    cleaned = text.translate(_SMART_QUOTES)
+    tokens = list(_tokens(cleaned))
+    if not tokens:
+        raise QueryError("the query is empty", 0)
+    root = _Parser(tokens, len(cleaned)).parse()
+    expr, lang = _lift_lang(root, text)
+    if not _searchable(expr):
+        raise QueryError(
+            f'{text!r} only excludes: every alternative needs a word, "phrase", #hashtag or '
+            "@handle to search for next to its -exclusions"
+        )
+    return Query(source=text, expr=expr, lang=lang)
+
+
+# ---- compiling to network syntax -------------------------------------------------------------
+
+
+def _quoted(words: tuple[str, ...]) -> str:
+    return '"' + " ".join(words) + '"'
+
+
+def _bare(text: str) -> str:
+    return text
+
+
+def _minus(text: str) -> str:
+    return "-" + text
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """How one network writes a boolean query.
+
+    Hashtags and handles default to the bare word: a network that tokenises '#acme' as 'acme'
+    then still finds it, and the local check restores the distinction. `negate` None means the
+    network has no exclusion, so exclusions are left to `Query.matches`.
+    """
+
+    word: Callable[[str], str] = _bare
+    phrase: Callable[[tuple[str, ...]], str] = _quoted
+    hashtag: Callable[[str], str] = _bare
+    handle: Callable[[str], str] = _bare
+    negate: Callable[[str], str] | None = _minus
+    or_word: str = "OR"
+    lang: Callable[[str], str] | None = None
+
+
+def render(query: Query, syntax: Syntax) -> str:
+    """The query in a network's syntax, never narrower than `query.matches`."""
+    body = _render(query.expr, syntax, inside=None) or ""
+    if syntax.lang is not None and query.lang:
+        body = f"{body} {syntax.lang(query.lang)}"
+    return body
+
+
+def _render_atom(atom: Atom, s: Syntax) -> str:
+    match atom:
+        case Word(text):
+            return s.word(text)
+        case Phrase(words):
+            return s.phrase(words)
+        case Hashtag(tag):
+            return s.hashtag(tag)
+        case Handle(name):
+            return s.handle(name)
+
+
+def _render(node: Node, s: Syntax, inside: type | None) -> str | None:
+    """None means "cannot be expressed here": the caller drops it, which widens the query."""
+    match node:
+        case And(items):
+            # Positives first: some networks (Reddit) only accept NOT after a term.
+            ordered = sorted(items, key=lambda i: isinstance(i, Not))
+            rendered = (_render(i, s, And) for i in ordered)
+            parts = list(dict.fromkeys(p for p in rendered if p is not None))  # #acme, acme
+            if not parts:
+                return None
+            joined = " ".join(parts)
+            return f"({joined})" if inside is Or and len(parts) > 1 else joined
+        case Or(items):
+            parts = [_render(i, s, Or) for i in items]
+            if any(p is None for p in parts):
+                return None  # one branch matches anything, so the whole OR does
+            joined = f" {s.or_word} ".join(p for p in parts if p is not None)
+            return f"({joined})" if inside is not None else joined
+        case Not(item):
+            return _render_not(item, s)
+        case _:
+            return _render_atom(node, s)
+
+
+def _render_not(item: Node, s: Syntax) -> str | None:
+    if s.negate is None:
+        return None
+    match item:
+        case Or(items):  # -(a OR b) == -a -b, which every network with exclusions can write
+            parts = [p for i in items if (p := _render_not(i, s)) is not None]
+            return " ".join(parts) or None
+        case And() | Not():
+            return None  # -(a b) has no portable form; widen and let matches() exclude
+        case _:
+            return s.negate(_render_atom(item, s))
+
+
+MAX_ALTERNATIVES = 16
+
+
+def alternatives(query: Query, limit: int = MAX_ALTERNATIVES) -> list[tuple[Atom, ...]]:
+    """The query as a few plain AND-searches whose union covers every match.
+
+    For networks without OR or exclusions (Algolia): exclusions are dropped, ORs are expanded.
+    An AND of ORs multiplies, so when the expansion would pass `limit` the widest group is
+    dropped (a wider search) rather than sending dozens of requests.
+    """
+    alts = _expand(query.expr, limit)
+    # "acme" already covers "acme cloud": keep only the minimal searches.
+    unique = list(dict.fromkeys(alts))
+    return [a for a in unique if not any(set(b) < set(a) for b in unique)]
+
+
+def _expand(node: Node, limit: int) -> list[tuple[Atom, ...]]:
+    match node:
+        case Not():
+            return [()]
+        case Or(items):
+            out = [alt for i in items for alt in _expand(i, limit)]
+            return [()] if () in out else out
+        case And(items):
+            groups = [_expand(i, limit) for i in items]
+            groups = [g for g in groups if g != [()]]
+            while len(groups) > 1 and prod(len(g) for g in groups) > limit:
+                groups.remove(max(groups, key=len))
+            return [
+                tuple(dict.fromkeys(a for alt in combo for a in alt)) for combo in product(*groups)
+            ]
+        case _:
+            return [(node,)]
+
+
+ALGOLIA = Syntax()
+REDDIT = Syntax(negate=lambda text: f"NOT {text}")
+GOOGLE_NEWS = Syntax()
+
+
+def to_algolia(query: Query) -> list[str]:
+    """Hacker News (Algolia): one search per alternative; no OR, and '-' only with
+    advancedSyntax, which the HN API does not promise, so exclusions stay local."""
+    return [
+        " ".join(dict.fromkeys(_render_atom(a, ALGOLIA) for a in alt))
+        for alt in alternatives(query)
+    ]
+
+
+def to_reddit(query: Query) -> str:
+    """Reddit search: AND/OR/NOT in capitals, parentheses, quoted phrases."""
+    return render(query, REDDIT)
+
+
+def to_google_news(query: Query) -> str:
+    """Google News `q=`: OR, quoted phrases, -exclusions."""
+    return render(query, GOOGLE_NEWS)
