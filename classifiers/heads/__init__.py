@@ -1,0 +1,1 @@
+"""Trained heads shipped with the package (a package so the .npz files go into the wheel)."""
