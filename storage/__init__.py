@@ -1,0 +1,5 @@
+"""Storage owns the schema and every SQL statement; nothing else talks to the database."""
+
+from storage.store import Store
+
+__all__ = ["Store"]

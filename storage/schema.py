@@ -1,0 +1,123 @@
+"""The tables. Alembic migrations under storage/migrations create and evolve them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC everywhere (SQLite has no time zones); always returned UTC-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to storage; use timezone-aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("network", String(32), nullable=False),
+    Column("native_id", String(255), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("title", Text),
+    Column("text", Text, nullable=False),
+    Column("lang", String(16)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("likes", Integer),
+    Column("reposts", Integer),
+    Column("replies", Integer),
+    Column("followers", Integer),
+    Column("in_reply_to", String(255)),
+    Column("raw", JSON, nullable=False),
+    Column("dup_key", String(32)),
+    Column("duplicate_of", Integer, ForeignKey("mentions.id")),
+    Column("routed_at", UTCDateTime),
+    UniqueConstraint("network", "native_id", name="uq_mentions_network_native_id"),
+    Index("ix_mentions_dup_key", "dup_key"),
+    Index("ix_mentions_created_at", "created_at"),
+)
+
+mention_brands = Table(
+    "mention_brands",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("brand", String(255), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    Index("ix_mention_brands_brand", "brand"),
+)
+
+triage = Table(
+    "triage",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("sentiment", String(16), nullable=False),
+    Column("negative", Float, nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("urgency", String(16), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("model_version", String(128), nullable=False),
+    Column("triaged_at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("route", String(128), nullable=False),
+    Column("mention_id", Integer, ForeignKey("mentions.id"), nullable=False),
+    Column("channel", String(255), nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("not_before", UTCDateTime),
+    Column("last_error", Text),
+    Column("channel_id", String(64)),
+    Column("ts", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("route", "mention_id", name="uq_outbox_route_mention"),
+    Index("ix_outbox_due", "status", "not_before"),
+)
+
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("brand", String(255), primary_key=True),
+    Column("source", String(128), primary_key=True),
+    Column("cursor", Text),
+    Column("last_success", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("disabled_until", UTCDateTime),
+)

@@ -1,0 +1,391 @@
+"""Every SQL statement listenpost runs, behind one small API.
+
+The rule that keeps data safe: what a listener fetched and the cursor that covers it are
+committed in one transaction, so a crash either keeps both or neither, and a restart re-fetches
+exactly what was not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from classifiers.triage import Triage
+from listeners.mention import Mention, Metrics
+from storage import db
+from storage.dedup import dup_key
+from storage.records import OutboxItem, SourceState, StoredMention
+from storage.schema import mention_brands, mentions, outbox, source_state, triage
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = db.create(url)
+        db.migrate(self.engine)
+        postgres = self.engine.dialect.name == "postgresql"
+        self._insert = postgresql.insert if postgres else sqlite.insert
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- ingestion ---------------------------------------------------------------------------
+
+    def get_cursor(self, brand: str, source: str) -> str | None:
+        with self.engine.begin() as conn:
+            return conn.scalar(
+                select(source_state.c.cursor).where(
+                    source_state.c.brand == brand, source_state.c.source == source
+                )
+            )
+
+    def save_page(
+        self,
+        brand: str,
+        source: str,
+        page: Sequence[Mention],
+        cursor: str | None,
+        now: datetime | None = None,
+    ) -> list[int]:
+        """Store a page and (if given) the cursor after it, atomically.
+
+        Returns the ids of mentions newly linked to `brand`: what this page added for it.
+        """
+        now = now or _now()
+        linked: list[int] = []
+        with self.engine.begin() as conn:
+            for mention in page:
+                mention_id = self._upsert_mention(conn, mention, now)
+                result = conn.execute(
+                    self._insert(mention_brands)
+                    .values(mention_id=mention_id, brand=brand, source=source, linked_at=now)
+                    .on_conflict_do_nothing()
+                )
+                if result.rowcount:
+                    linked.append(mention_id)
+            if cursor is not None:
+                self._set_state(conn, brand, source, cursor=cursor)
+        return linked
+
+    def _upsert_mention(self, conn: Connection, m: Mention, now: datetime) -> int:
+        existing = conn.execute(
+            select(mentions.c.id).where(
+                mentions.c.network == m.network, mentions.c.native_id == m.native_id
+            )
+        ).scalar()
+        metrics = {
+            "likes": m.metrics.likes,
+            "reposts": m.metrics.reposts,
+            "replies": m.metrics.replies,
+            "followers": m.metrics.followers,
+        }
+        if existing is not None:
+            # Reach changes as a post spreads; the text we triaged and alerted on stays.
+            fresh = {k: v for k, v in metrics.items() if v is not None}
+            if fresh:
+                conn.execute(update(mentions).where(mentions.c.id == existing).values(**fresh))
+            return existing
+        key = dup_key(m.text, m.title)
+        original = None
+        if key is not None:
+            original = conn.scalar(
+                select(mentions.c.id)
+                .where(mentions.c.dup_key == key, mentions.c.duplicate_of.is_(None))
+                .order_by(mentions.c.created_at, mentions.c.id)
+                .limit(1)
+            )
+        return conn.execute(
+            insert(mentions)
+            .values(
+                network=m.network,
+                native_id=m.native_id,
+                url=m.url,
+                author=m.author,
+                title=m.title,
+                text=m.text,
+                lang=m.lang,
+                created_at=_aware(m.created_at),
+                fetched_at=now,
+                in_reply_to=m.in_reply_to,
+                raw=m.raw,
+                dup_key=key,
+                duplicate_of=original,
+                **metrics,
+            )
+            .returning(mentions.c.id)
+        ).scalar_one()
+
+    # ---- triage and routing ------------------------------------------------------------------
+
+    def untriaged(self, limit: int = 256) -> list[StoredMention]:
+        with self.engine.begin() as conn:
+            ids = conn.scalars(
+                select(mentions.c.id)
+                .outerjoin(triage, triage.c.mention_id == mentions.c.id)
+                .where(triage.c.mention_id.is_(None))
+                .order_by(mentions.c.id)
+                .limit(limit)
+            ).all()
+            return self._load(conn, ids)
+
+    def save_triage(
+        self, results: Sequence[tuple[int, Triage]], now: datetime | None = None
+    ) -> None:
+        now = now or _now()
+        with self.engine.begin() as conn:
+            for mention_id, t in results:
+                conn.execute(
+                    self._insert(triage)
+                    .values(
+                        mention_id=mention_id,
+                        sentiment=t.sentiment,
+                        negative=float(t.sentiment_scores.get("negative", 0.0)),
+                        scores=dict(t.sentiment_scores),
+                        urgency=t.urgency,
+                        reasons=list(t.reasons),
+                        categories=list(t.categories),
+                        model_version=t.model_version,
+                        triaged_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                )
+
+    def unrouted(self, limit: int = 256) -> list[StoredMention]:
+        with self.engine.begin() as conn:
+            ids = conn.scalars(
+                select(mentions.c.id)
+                .join(triage, triage.c.mention_id == mentions.c.id)
+                .where(mentions.c.routed_at.is_(None))
+                .order_by(mentions.c.id)
+                .limit(limit)
+            ).all()
+            return self._load(conn, ids)
+
+    def enqueue_alerts(
+        self,
+        alerts: Sequence[tuple[int, str, str]],
+        routed_ids: Sequence[int],
+        now: datetime | None = None,
+    ) -> int:
+        """Queue (mention, route, channel) alerts and mark mentions routed, in one transaction."""
+        now = now or _now()
+        added = 0
+        with self.engine.begin() as conn:
+            for mention_id, route, channel in alerts:
+                result = conn.execute(
+                    self._insert(outbox)
+                    .values(
+                        route=route,
+                        mention_id=mention_id,
+                        channel=channel,
+                        status=PENDING,
+                        attempts=0,
+                        not_before=None,  # due at once, whatever clock the caller uses
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                )
+                added += result.rowcount or 0
+            if routed_ids:
+                conn.execute(
+                    update(mentions).where(mentions.c.id.in_(routed_ids)).values(routed_at=now)
+                )
+        return added
+
+    # ---- outbox ------------------------------------------------------------------------------
+
+    def due_alerts(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(outbox)
+                .where(
+                    outbox.c.status == PENDING,
+                    or_(outbox.c.not_before.is_(None), outbox.c.not_before <= now),
+                )
+                .order_by(outbox.c.id)  # oldest first: alerts arrive in the order they happened
+                .limit(limit)
+            ).all()
+            loaded = {m.id: m for m in self._load(conn, [r.mention_id for r in rows])}
+        return [
+            OutboxItem(r.id, r.route, r.channel, loaded[r.mention_id], r.attempts) for r in rows
+        ]
+
+    def mark_delivered(
+        self, outbox_id: int, channel_id: str | None, ts: str | None, now: datetime
+    ) -> None:
+        self._outbox_update(
+            outbox_id, status=DELIVERED, channel_id=channel_id, ts=ts, delivered_at=now
+        )
+
+    def mark_retry(self, outbox_id: int, error: str, not_before: datetime) -> None:
+        self._outbox_update(
+            outbox_id, attempts=outbox.c.attempts + 1, last_error=error, not_before=not_before
+        )
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        self._outbox_update(
+            outbox_id, status=FAILED, attempts=outbox.c.attempts + 1, last_error=error
+        )
+
+    def _outbox_update(self, outbox_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+
+    def delivered_count(self) -> int:
+        with self.engine.begin() as conn:
+            return conn.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.status == DELIVERED)
+            ) or 0
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def mentions(
+        self, brand: str | None = None, limit: int = 50, since: datetime | None = None
+    ) -> list[StoredMention]:
+        query = select(mentions.c.id)
+        if brand is not None:
+            query = query.join(
+                mention_brands,
+                and_(mention_brands.c.mention_id == mentions.c.id, mention_brands.c.brand == brand),
+            )
+        if since is not None:
+            query = query.where(mentions.c.created_at >= since)
+        query = query.order_by(mentions.c.created_at.desc(), mentions.c.id.desc()).limit(limit)
+        with self.engine.begin() as conn:
+            return self._load(conn, conn.scalars(query).all())
+
+    def get_mention(self, mention_id: int) -> StoredMention | None:
+        with self.engine.begin() as conn:
+            found = self._load(conn, [mention_id])
+        return found[0] if found else None
+
+    def count_mentions(self) -> int:
+        with self.engine.begin() as conn:
+            return conn.scalar(select(func.count()).select_from(mentions)) or 0
+
+    def _load(self, conn: Connection, ids: Sequence[int]) -> list[StoredMention]:
+        """Full records for `ids`, in the order given, with brands and triage attached."""
+        if not ids:
+            return []
+        rows = {r.id: r for r in conn.execute(select(mentions).where(mentions.c.id.in_(ids)))}
+        brands: dict[int, list[str]] = {}
+        for link in conn.execute(
+            select(mention_brands.c.mention_id, mention_brands.c.brand)
+            .where(mention_brands.c.mention_id.in_(ids))
+            .order_by(mention_brands.c.linked_at, mention_brands.c.brand)
+        ):
+            brands.setdefault(link.mention_id, []).append(link.brand)
+        triaged = {
+            t.mention_id: Triage(
+                sentiment=t.sentiment,
+                sentiment_scores=dict(t.scores),
+                urgency=t.urgency,
+                reasons=list(t.reasons),
+                categories=list(t.categories),
+                model_version=t.model_version,
+            )
+            for t in conn.execute(select(triage).where(triage.c.mention_id.in_(ids)))
+        }
+        return [
+            StoredMention(
+                id=r.id,
+                network=r.network,
+                native_id=r.native_id,
+                url=r.url,
+                author=r.author,
+                text=r.text,
+                created_at=r.created_at,
+                fetched_at=r.fetched_at,
+                brands=brands.get(r.id, []),
+                title=r.title,
+                lang=r.lang,
+                metrics=Metrics(r.likes, r.reposts, r.replies, r.followers),
+                in_reply_to=r.in_reply_to,
+                duplicate_of=r.duplicate_of,
+                triage=triaged.get(r.id),
+            )
+            for i in ids
+            if (r := rows.get(i)) is not None
+        ]
+
+    # ---- source health -----------------------------------------------------------------------
+
+    def record_success(self, brand: str, source: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            self._set_state(conn, brand, source, last_success=now, disabled_until=None)
+
+    def record_error(
+        self,
+        brand: str,
+        source: str,
+        error: str,
+        now: datetime,
+        disabled_until: datetime | None = None,
+    ) -> None:
+        with self.engine.begin() as conn:
+            self._set_state(
+                conn,
+                brand,
+                source,
+                last_error=error[:2000],
+                last_error_at=now,
+                disabled_until=disabled_until,
+            )
+
+    def source_state(self, brand: str, source: str) -> SourceState | None:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(source_state).where(
+                    source_state.c.brand == brand, source_state.c.source == source
+                )
+            ).first()
+        return _state(row) if row else None
+
+    def source_states(self) -> list[SourceState]:
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(source_state).order_by(source_state.c.brand, source_state.c.source)
+            ).all()
+        return [_state(r) for r in rows]
+
+    def _set_state(self, conn: Connection, brand: str, source: str, **values: Any) -> None:
+        stmt = self._insert(source_state).values(brand=brand, source=source, **values)
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["brand", "source"], set_=values)
+        )
+
+    def ping(self) -> str:
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "sqlite":
+                version = conn.exec_driver_sql("select sqlite_version()").scalar()
+                mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+                return f"sqlite {version} ({str(mode).upper()}) at {self.engine.url.database}"
+            version = conn.exec_driver_sql("show server_version").scalar()
+            return f"{self.engine.dialect.name} {version}"
+
+
+def _state(row: Any) -> SourceState:
+    return SourceState(
+        brand=row.brand,
+        source=row.source,
+        last_success=row.last_success,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+        disabled_until=row.disabled_until,
+        cursor=row.cursor,
+    )
+
