@@ -1,0 +1,342 @@
+"""`listenpost`: the one command that runs, inspects and maintains the monitor."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from listenpost import config, logs
+from listenpost.config import SettingsError
+
+app = typer.Typer(
+    help="Self-hosted social listening: hear every mention of your brand, answer what matters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    settings_path: str | None = None
+    verbose: bool = False
+
+
+state = _State()
+
+
+@app.callback()
+def main(
+    settings: Annotated[
+        str | None,
+        typer.Option("--settings", "-s", help="settings.toml to use (or $LISTENPOST_SETTINGS)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    state.settings_path = settings
+    state.verbose = verbose
+    logs.setup(os.environ, verbose)
+
+
+def _settings() -> config.Settings:
+    path = config.resolve_path(state.settings_path, os.environ)
+    try:
+        return config.load(path)
+    except SettingsError as exc:
+        err_console.print(f"[bold red]settings error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _runtime(settings: config.Settings):
+    from listenpost.runtime import build
+
+    try:
+        return build(settings, os.environ)
+    except SettingsError as exc:
+        err_console.print(f"[bold red]settings error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _need_brands(settings: config.Settings) -> None:
+    if not settings.brands:
+        err_console.print(
+            "[bold red]settings error:[/] no [[brands]] configured; add one to settings.toml "
+            "(see the example in the repository) or pass --settings FILE",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+
+
+@app.command()
+def run() -> None:
+    """Listen continuously: every brand on every source, on its schedule, until Ctrl-C."""
+    from listenpost.scheduler import run_forever
+
+    settings = _settings()
+    _need_brands(settings)
+    rt = _runtime(settings)
+    try:
+        run_forever(rt)
+    finally:
+        rt.close()
+
+
+@app.command()
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
+    brand: Annotated[list[str] | None, typer.Option("--brand", help="Only this brand.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only this source.")] = None,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between cycles when not --once.", min=1)
+    ] = 60.0,
+) -> None:
+    """Poll all sources now, ignoring schedules (with --once: a single cycle, for cron and CI)."""
+    import time
+
+    from listenpost.pipeline import CycleReport, run_cycle
+
+    settings = _settings()
+    _need_brands(settings)
+    rt = _runtime(settings)
+    report = CycleReport()
+    try:
+        unknown = sorted(set(source or ()) - set(rt.listeners))
+        if unknown:
+            err_console.print(f"[red]no enabled source named {', '.join(unknown)}[/]")
+            raise typer.Exit(2)
+        while True:
+            report = run_cycle(rt, brands=brand, sources=source)
+            _print_cycle(report)
+            if once:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rt.close()
+    failed = [p for p in report.polls if p.error]
+    if failed and len(failed) == len(report.polls):
+        raise typer.Exit(1)
+
+
+def _print_cycle(report) -> None:
+    table = Table(title="poll cycle", title_justify="left")
+    for col in ("brand", "source", "new", "pages", "status"):
+        table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
+    for p in report.polls:
+        if p.error:
+            status = f"[red]{p.error}[/]"
+        elif p.skipped_until:
+            status = f"[yellow]paused until {p.skipped_until:%H:%M:%S} UTC[/]"
+        else:
+            status = "[green]ok[/]"
+        table.add_row(p.brand, p.source, str(p.new), str(p.pages), status)
+    console.print(table)
+    d = report.delivery
+    sent = f"{d.sent} sent, {d.retried} to retry, {d.failed} failed" if d else "none"
+    console.print(f"triaged {report.triaged}, alerts queued {report.enqueued}, delivery: {sent}")
+
+
+@app.command()
+def mentions(
+    brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Stored mentions, newest first, with their triage."""
+    from storage import Store
+
+    settings = _settings()
+    store = Store(settings.storage.url)
+    try:
+        rows = store.mentions(brand=brand, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps([_mention_json(m) for m in rows], ensure_ascii=False, indent=2))
+        sys.stdout.write("\n")
+        return
+    table = Table(title=f"{len(rows)} mention(s)", title_justify="left", expand=True)
+    for col, kw in (
+        ("when (UTC)", {"no_wrap": True}),
+        ("brand", {}),
+        ("network", {}),
+        ("author", {}),
+        ("sentiment", {}),
+        ("urgency", {}),
+        ("text", {"ratio": 1, "overflow": "fold"}),
+    ):
+        table.add_column(col, **kw)
+    colors = {"negative": "red", "positive": "green", "critical": "bold red", "high": "red"}
+    for m in rows:
+        t = m.triage
+        sentiment = t.sentiment if t else "—"
+        urgency = t.urgency if t else "—"
+        text = " ".join(x for x in (m.title, m.text) if x).replace("\n", " ")
+        table.add_row(
+            f"{m.created_at:%Y-%m-%d %H:%M}",
+            ", ".join(m.brands),
+            m.network,
+            m.author,
+            f"[{colors.get(sentiment, 'default')}]{sentiment}[/]",
+            f"[{colors.get(urgency, 'default')}]{urgency}[/]",
+            (text[:200] + "…") if len(text) > 200 else text,
+        )
+    console.print(table, markup=True, highlight=False)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _mention_json(m) -> dict:
+    t = m.triage
+    return {
+        "id": m.id,
+        "network": m.network,
+        "native_id": m.native_id,
+        "url": m.url,
+        "author": m.author,
+        "title": m.title,
+        "text": m.text,
+        "lang": m.lang,
+        "created_at": _iso(m.created_at),
+        "fetched_at": _iso(m.fetched_at),
+        "brand": m.brands[0] if m.brands else None,
+        "brands": m.brands,
+        "metrics": {
+            "likes": m.metrics.likes,
+            "reposts": m.metrics.reposts,
+            "replies": m.metrics.replies,
+            "followers": m.metrics.followers,
+        },
+        "in_reply_to": m.in_reply_to,
+        "duplicate_of": m.duplicate_of,
+        "sentiment": t.sentiment if t else None,
+        "sentiment_scores": t.sentiment_scores if t else None,
+        "urgency": t.urgency if t else None,
+        "categories": t.categories if t else [],
+        "reasons": t.reasons if t else [],
+        "model_version": t.model_version if t else None,
+    }
+
+
+@app.command()
+def doctor() -> None:
+    """Check settings, database, model, Slack and every source; one line each."""
+    from listenpost.doctor import run_checks
+
+    settings = _settings()
+    ok = run_checks(settings, os.environ, console)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def backfill(
+    since: Annotated[str, typer.Option(help="How far back: '24h', '7d'...")] = "7d",
+    source: Annotated[list[str] | None, typer.Option(help="Only this source.")] = None,
+    brand: Annotated[list[str] | None, typer.Option(help="Only this brand.")] = None,
+) -> None:
+    """Fetch history within each API's window; resumable, sharing the scheduler's rate limits."""
+    from listeners.base import parse_duration
+    from listenpost.backfill import backfill as run_backfill
+    from listenpost.pipeline import process, utcnow
+
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        err_console.print(f"[red]--since: {exc}[/]")
+        raise typer.Exit(2) from None
+    settings = _settings()
+    _need_brands(settings)
+    rt = _runtime(settings)
+    try:
+        unknown = sorted(set(source or ()) - set(rt.listeners))
+        if unknown:
+            err_console.print(f"[red]no enabled source named {', '.join(unknown)}[/]")
+            raise typer.Exit(2)
+        results = run_backfill(rt, utcnow() - window, brands=brand, sources=source)
+        table = Table(title=f"backfill since {since}", title_justify="left")
+        for col in ("brand", "source", "new", "pages", "status"):
+            table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
+        for r in results:
+            table.add_row(r.brand, r.source, str(r.new), str(r.pages), r.status)
+        console.print(table, highlight=False)
+        report = process(rt)
+        console.print(f"triaged {report.triaged}, alerts queued {report.enqueued}")
+    finally:
+        rt.close()
+
+
+@app.command()
+def sources() -> None:
+    """Each source: schedule, last success, last error, next run."""
+    from storage import Store
+
+    settings = _settings()
+    configured = settings.source_settings()
+    store = Store(settings.storage.url)
+    try:
+        states = {(s.brand, s.source): s for s in store.source_states()}
+    finally:
+        store.close()
+    table = Table(title="sources", title_justify="left")
+    for col in ("brand", "source", "every", "last success", "last error", "next run"):
+        table.add_column(col)
+    for b in settings.brands:
+        for name, source_settings in configured.items():
+            s = states.get((b.name, name))
+            table.add_row(
+                b.name,
+                name,
+                source_settings.every,
+                _when(s.last_success if s else None),
+                f"{_when(s.last_error_at)} {s.last_error}" if s and s.last_error else "—",
+                _next_run(s, source_settings.interval),
+            )
+    console.print(table, highlight=False)
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value else "—"
+
+
+def _next_run(state, interval) -> str:
+    if state is None:
+        return "at start"
+    last = max((t for t in (state.last_success, state.last_error_at) if t), default=None)
+    due = last + interval if last else None
+    if state.disabled_until and (due is None or state.disabled_until > due):
+        return f"{_when(state.disabled_until)} (paused)"
+    return _when(due)
+
+
+@app.command()
+def train(
+    data: Annotated[
+        Path | None, typer.Option(help="Labelled data folder (default ../shared/data).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the sentiment head.")] = None,
+) -> None:
+    """Retrain the sentiment head from labelled data (reproducible, held-out split reported)."""
+    from classifiers.train import main as train_main
+
+    argv: list[str] = []
+    if data:
+        argv += ["--data", str(data)]
+    if out:
+        argv += ["--out", str(out)]
+    raise typer.Exit(train_main(argv))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,214 @@
+"""settings.toml -> validated settings, or one clear line naming the wrong key and the fix.
+
+Secrets never live here: tokens come from the environment only, so settings.toml can be
+committed and shared.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from classifiers.triage import SENTIMENTS, URGENCIES
+from listeners import registry
+from listeners.base import SourceSettings
+from listeners.errors import NotConfigured
+from listeners.query import Query, QueryError, parse
+
+SETTINGS_ENV = "LISTENPOST_SETTINGS"
+DEFAULT_FILE = "settings.toml"
+
+
+class SettingsError(Exception):
+    """A settings problem explained in one line, shown to the user instead of a traceback."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageSettings(_Strict):
+    url: str = "sqlite:///listenpost.db"
+
+
+class BrandSettings(_Strict):
+    name: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            parse(value)
+        except QueryError as exc:
+            raise ValueError(f"query does not parse: {exc}") from None
+        return value
+
+    @property
+    def parsed(self) -> Query:
+        return parse(self.query)
+
+
+class SlackSettings(_Strict):
+    channel: str = "#brand-alerts"
+    base_url: str | None = None
+
+
+class RouteSettings(_Strict):
+    name: str
+    channel: str | None = None
+    sentiments: list[str] = Field(default_factory=lambda: ["negative"])
+    min_urgency: str | None = "high"
+    brands: list[str] = Field(default_factory=list)
+    networks: list[str] = Field(default_factory=list)
+
+    @field_validator("sentiments")
+    @classmethod
+    def _known_sentiments(cls, value: list[str]) -> list[str]:
+        for s in value:
+            if s not in SENTIMENTS:
+                raise ValueError(f"unknown sentiment {s!r}; use {', '.join(SENTIMENTS)}")
+        return value
+
+    @field_validator("min_urgency")
+    @classmethod
+    def _known_urgency(cls, value: str | None) -> str | None:
+        if value is not None and value not in URGENCIES:
+            raise ValueError(f"unknown urgency {value!r}; use {', '.join(URGENCIES)}")
+        return value
+
+
+class AlertSettings(_Strict):
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    routes: list[RouteSettings] = Field(default_factory=list)
+
+
+class ClassifierSettings(_Strict):
+    batch_size: int = Field(default=64, ge=1, le=1024)
+
+
+class Settings(_Strict):
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    brands: list[BrandSettings] = Field(default_factory=list)
+    # Present = enabled. With no [sources] at all, the public sources that need no key are on.
+    sources: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"hackernews": {}, "reddit": {}, "rss": {}}
+    )
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+
+    @model_validator(mode="after")
+    def _unique_brands(self) -> Settings:
+        names = [b.name for b in self.brands]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"brand names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def source_settings(self) -> dict[str, SourceSettings]:
+        """Each enabled source's table validated by its own listener's Settings model."""
+        return {name: _source_settings(name, table) for name, table in self.sources.items()}
+
+
+def _source_settings(name: str, table: Mapping[str, Any]) -> SourceSettings:
+    try:
+        cls = registry.load(name)
+    except NotConfigured as exc:
+        raise SettingsError(f"sources.{name}: {exc}") from None
+    try:
+        return cls.Settings.model_validate(dict(table))
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc, prefix=f"sources.{name}", model=cls.Settings)) from None
+
+
+def _explain(exc: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
+    """Turn pydantic's report into one line naming the key and what to do about it."""
+    err = exc.errors()[0]
+    loc = _dotted(err["loc"])
+    path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        hint = ""
+        known = _known_keys(model, err["loc"][:-1]) if model else []
+        close = difflib.get_close_matches(key, known, n=1)
+        if close:
+            hint = f" (did you mean '{close[0]}'?)"
+        elif known:
+            hint = f" (allowed: {', '.join(known)})"
+        msg = f"{path}: unknown key{hint}"
+    elif err["type"] == "missing":
+        msg = f"{path}: required key is missing"
+    else:
+        msg = f"{path}: {err['msg'].removeprefix('Value error, ')}"
+        if "input" in err and err["type"] not in {"value_error", "assertion_error"}:
+            msg += f" (got {err['input']!r})"
+    more = len(exc.errors()) - 1
+    return msg + (f" [and {more} more problem{'s' if more > 1 else ''}]" if more else "")
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """('brands', 0, 'query') -> 'brands[0].query', the way people read TOML paths."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the nested model at `loc`, for 'did you mean' hints."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part)) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        inner = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else inner
+        if current is None:
+            return []
+    return sorted(current.model_fields) if hasattr(current, "model_fields") else []
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    """--settings, then $LISTENPOST_SETTINGS, then ./settings.toml; None means embedded defaults."""
+    if explicit:
+        return Path(explicit)
+    if env.get(SETTINGS_ENV):
+        return Path(env[SETTINGS_ENV])
+    local = Path(DEFAULT_FILE)
+    return local if local.exists() else None
+
+
+def load(path: Path | None) -> Settings:
+    """Read and validate settings; every failure is a SettingsError with one line of text."""
+    if path is None:
+        data: dict[str, Any] = {}
+        where = "embedded defaults"
+    else:
+        where = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"{where}: file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{where}: cannot read ({exc})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{where}: not valid TOML: {exc}") from None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(f"{where}: {_explain(exc, model=Settings)}") from None
+    try:
+        settings.source_settings()
+    except SettingsError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+    return settings

@@ -1,0 +1,83 @@
+"""`listenpost doctor`: every moving part checked, one clear line each, so setup problems show
+before the first alert is missed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from rich.console import Console
+from rich.table import Table
+
+from listenpost.config import Settings
+from listenpost.runtime import USER_AGENT, build_sender
+
+
+def _check(name: str, fn: Callable[[], str]) -> tuple[str, bool, str]:
+    try:
+        return name, True, fn()
+    except Exception as exc:  # doctor reports every failure instead of stopping at the first
+        return name, False, f"{type(exc).__name__}: {exc}"
+
+
+def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> bool:
+    from listeners import registry
+    from listeners.http import HttpClient
+    from storage import Store
+
+    rows: list[tuple[str, bool, str]] = [
+        (
+            "settings",
+            bool(settings.brands),
+            f"{len(settings.brands)} brand(s), sources: {', '.join(settings.sources) or 'none'}"
+            if settings.brands
+            else "no [[brands]] configured",
+        )
+    ]
+
+    def database() -> str:
+        store = Store(settings.storage.url)
+        try:
+            return f"{store.ping()}, {store.count_mentions()} mention(s) stored"
+        finally:
+            store.close()
+
+    rows.append(_check("database", database))
+
+    def model() -> str:
+        from classifiers.triager import Triager
+
+        start = time.perf_counter()
+        triager = Triager()
+        triager.triage([])
+        took = time.perf_counter() - start
+        return f"{triager.model_version} loaded in {took:.1f}s (CPU, offline)"
+
+    rows.append(_check("model", model))
+
+    def slack() -> str:
+        sender = build_sender(settings, env)
+        return sender.check()
+
+    rows.append(_check("alerts", slack))
+
+    http = HttpClient(USER_AGENT, retries=0, timeout=10)
+    try:
+        for name, source_settings in settings.source_settings().items():
+
+            def source(name: str = name, source_settings=source_settings) -> str:
+                listener = registry.load(name)(source_settings, http, env)
+                return f"reachable: {listener.check()}"
+
+            rows.append(_check(f"source {name}", source))
+    finally:
+        http.close()
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column()
+    for name, ok, detail in rows:
+        table.add_row("[green]✓[/]" if ok else "[red]✗[/]", name, detail)
+    console.print(table, highlight=False)
+    return all(ok for _, ok, _ in rows)

@@ -1,0 +1,71 @@
+"""Logging set up once, with every secret the process knows about scrubbed from every record.
+
+Tokens reach us only through the environment; this filter makes sure a token echoed back in an
+exception message or a URL never reaches a log file either.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+
+from rich.logging import RichHandler
+
+SECRET_ENV = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "REDDIT_CLIENT_ID",
+    "REDDIT_CLIENT_SECRET",
+    "X_BEARER_TOKEN",
+    "MASTODON_ACCESS_TOKEN",
+    "BLUESKY_APP_PASSWORD",
+    "STACKEXCHANGE_KEY",
+    "YOUTUBE_API_KEY",
+    "FACEBOOK_PAGE_TOKEN",
+)
+# Token shapes we recognise even when they did not come from our own environment.
+_PATTERNS = re.compile(
+    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+[A-Za-z0-9._~+/=-]+)"
+)
+MASK = "***"
+
+
+class RedactSecrets(logging.Filter):
+    """Replace known secret values and token-shaped strings in the rendered message."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        # Longest first so a secret that contains another is masked whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return _PATTERNS.sub(MASK, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = self.redact(message), None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def secrets_from(env: Mapping[str, str]) -> list[str]:
+    return [env[name] for name in SECRET_ENV if env.get(name)]
+
+
+def setup(env: Mapping[str, str], verbose: bool = False) -> None:
+    """Route all logging through rich, with the redaction filter on the handler."""
+    handler = RichHandler(show_path=False, rich_tracebacks=False, markup=False)
+    handler.addFilter(RedactSecrets(secrets_from(env)))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "apscheduler", "urllib3", "filelock", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

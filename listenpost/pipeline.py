@@ -1,0 +1,177 @@
+"""One cycle: fetch -> store (with the cursor) -> triage -> route -> deliver.
+
+Each stage reads its work from the database, not from the previous stage's memory, so a
+process killed anywhere resumes where the data says it stopped: nothing fetched is lost,
+nothing triaged twice, no alert sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from alerts.outbox import DeliveryReport, deliver_due
+from alerts.routes import decide
+from classifiers.triage import TriageInput
+from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
+from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
+from listenpost.runtime import Runtime
+from storage.records import SourceState
+
+log = logging.getLogger(__name__)
+
+# A source whose credentials were refused is not retried every tick: a revoked token needs a
+# person, and hammering the API would only burn the budget.
+AUTH_BACKOFF = timedelta(hours=1)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class PollResult:
+    brand: str
+    source: str
+    new: int = 0
+    pages: int = 0
+    error: str | None = None
+    skipped_until: datetime | None = None
+
+
+@dataclass
+class CycleReport:
+    polls: list[PollResult] = field(default_factory=list)
+    triaged: int = 0
+    enqueued: int = 0
+    delivery: DeliveryReport | None = None
+
+    @property
+    def new(self) -> int:
+        return sum(p.new for p in self.polls)
+
+
+def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = None) -> PollResult:
+    """Fetch one brand from one source, committing page by page with the cursor."""
+    now = now or utcnow()
+    result = PollResult(brand, source)
+    state = _state(rt, brand, source)
+    if state and state.disabled_until and state.disabled_until > now:
+        result.skipped_until = state.disabled_until
+        log.debug("%s/%s skipped until %s", brand, source, state.disabled_until.isoformat())
+        return result
+    listener = rt.listeners[source]
+    query = rt.brand(brand).parsed
+    cursor = rt.store.get_cursor(brand, source)
+    disabled_until: datetime | None = None
+    try:
+        for page in listener.search(query, cursor):
+            result.new += len(rt.store.save_page(brand, source, page.mentions, page.cursor))
+            result.pages += 1
+    except RateLimited as exc:
+        result.error, disabled_until = f"rate limited: {exc}", exc.until
+    except (AuthError, NotConfigured) as exc:
+        result.error, disabled_until = str(exc), now + AUTH_BACKOFF
+    except ListenerError as exc:
+        result.error = str(exc) or type(exc).__name__
+    except Exception as exc:  # a bug in one listener must not stop the others
+        log.exception("%s/%s failed unexpectedly", brand, source)
+        result.error = f"unexpected {type(exc).__name__}: {exc}"
+    if result.error is None:
+        if state and state.last_error and _failing_since_success(state):
+            log.info("%s/%s recovered", brand, source)
+        rt.store.record_success(brand, source, now)
+    else:
+        # Logged when a source goes bad or the problem changes, not on every tick.
+        if not state or state.last_error != result.error:
+            log.error("%s/%s: %s (stored data and cursor kept)", brand, source, result.error)
+        rt.store.record_error(brand, source, result.error, now, disabled_until)
+        result.skipped_until = disabled_until
+    if result.new:
+        log.info("%s/%s: %d new mention(s)", brand, source, result.new)
+    return result
+
+
+def _failing_since_success(state: SourceState) -> bool:
+    return state.last_success is None or (
+        state.last_error_at is not None and state.last_success < state.last_error_at
+    )
+
+
+def _state(rt: Runtime, brand: str, source: str) -> SourceState | None:
+    return next(
+        (s for s in rt.store.source_states() if s.brand == brand and s.source == source), None
+    )
+
+
+def triage_pending(rt: Runtime, batch: int = 256) -> int:
+    """Triage every stored mention that has no triage yet; returns how many."""
+    done = 0
+    while pending := rt.store.untriaged(limit=batch):
+        items = [
+            TriageInput(
+                text=" ".join(t for t in (m.title, m.text) if t),
+                reach=m.metrics.followers or 0,
+                brand_terms=tuple(_brand_terms(rt, m.brands)),
+            )
+            for m in pending
+        ]
+        results = rt.triager.triage(items)
+        rt.store.save_triage([(m.id, t) for m, t in zip(pending, results, strict=True)])
+        done += len(pending)
+    return done
+
+
+def _brand_terms(rt: Runtime, brands: Iterable[str]) -> list[str]:
+    terms: list[str] = []
+    for name in brands:
+        terms.append(name)
+        terms.extend(_atom_text(a) for alt in alternatives(rt.brand(name).parsed) for a in alt)
+    return list(dict.fromkeys(terms))
+
+
+def _atom_text(atom: Atom) -> str:
+    match atom:
+        case Phrase(words):
+            return " ".join(words)
+        case Hashtag(tag):
+            return tag
+        case Handle(name):
+            return name
+        case _:
+            return atom.text
+
+
+def route_pending(rt: Runtime, batch: int = 256) -> int:
+    """Decide which triaged mentions go where and put them in the outbox, exactly once."""
+    enqueued = 0
+    while pending := rt.store.unrouted(limit=batch):
+        alerts = [(m.id, r.name, r.channel) for m in pending for r in decide(m, rt.routes)]
+        enqueued += rt.store.enqueue_alerts(alerts, [m.id for m in pending])
+    return enqueued
+
+
+def process(rt: Runtime, now: datetime | None = None) -> CycleReport:
+    """Triage, route and deliver whatever is waiting; safe to call at any time."""
+    with rt.process_lock:
+        report = CycleReport()
+        report.triaged = triage_pending(rt)
+        report.enqueued = route_pending(rt)
+        report.delivery = deliver_due(rt.store, rt.sender, now=now or utcnow())
+        return report
+
+
+def run_cycle(
+    rt: Runtime,
+    brands: Iterable[str] | None = None,
+    sources: Iterable[str] | None = None,
+) -> CycleReport:
+    """Poll every (brand, source) pair once, then process what came in."""
+    brand_names = list(brands) if brands else [b.name for b in rt.settings.brands]
+    source_names = list(sources) if sources else list(rt.listeners)
+    polls = [poll_source(rt, b, s) for b in brand_names for s in source_names]
+    report = process(rt)
+    report.polls = polls
+    return report

@@ -1,0 +1,96 @@
+"""Everything one process needs to run cycles, built once from settings and the environment."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from alerts.console import ConsoleSender
+from alerts.routes import Route
+from alerts.slack import SlackSender
+from listeners import registry
+from listeners.base import Listener
+from listeners.http import HttpClient
+from listenpost import __version__
+from listenpost.config import BrandSettings, Settings
+from storage import Store
+
+if TYPE_CHECKING:
+    from classifiers.triager import Triager
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"listenpost/{__version__} (self-hosted social listening; +https://github.com/listenpost/listenpost)"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    env: Mapping[str, str]
+    store: Store
+    http: HttpClient
+    listeners: dict[str, Listener]
+    routes: list[Route]
+    sender: ConsoleSender | SlackSender
+    # One cycle's triage/route/deliver at a time: the model and the outbox are shared.
+    process_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def triager(self) -> Triager:
+        """Loaded on first use: polling alone should not pay the model's start-up time."""
+        from classifiers.triager import Triager
+
+        return Triager(batch_size=self.settings.classifier.batch_size)
+
+    def brand(self, name: str) -> BrandSettings:
+        return next(b for b in self.settings.brands if b.name == name)
+
+    def close(self) -> None:
+        self.http.close()
+        self.store.close()
+
+
+def build_routes(settings: Settings) -> list[Route]:
+    """Routes from settings; with none configured, negative or high-urgency -> the Slack channel."""
+    default_channel = settings.alerts.slack.channel
+    if not settings.alerts.routes:
+        return [Route(name="default", channel=default_channel)]
+    return [
+        Route(
+            name=r.name,
+            channel=r.channel or default_channel,
+            sentiments=list(r.sentiments),
+            min_urgency=r.min_urgency,
+            brands=list(r.brands),
+            networks=list(r.networks),
+        )
+        for r in settings.alerts.routes
+    ]
+
+
+def build_sender(settings: Settings, env: Mapping[str, str]) -> ConsoleSender | SlackSender:
+    token = env.get("SLACK_BOT_TOKEN")
+    if not token:
+        return ConsoleSender()
+    return SlackSender(token, base_url=settings.alerts.slack.base_url)
+
+
+def build(settings: Settings, env: Mapping[str, str], http: HttpClient | None = None) -> Runtime:
+    http = http or HttpClient(USER_AGENT)
+    listeners = {
+        name: registry.load(name)(source_settings, http, env)
+        for name, source_settings in settings.source_settings().items()
+    }
+    return Runtime(
+        settings=settings,
+        env=env,
+        store=Store(settings.storage.url),
+        http=http,
+        listeners=listeners,
+        routes=build_routes(settings),
+        sender=build_sender(settings, env),
+    )

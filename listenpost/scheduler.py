@@ -1,0 +1,85 @@
+"""The long-running monitor: one APScheduler job per (brand, source), plus the outbox.
+
+Jobs never sleep for rate limits: a RateLimited source records `disabled_until` and its next
+ticks return at once until then, so one throttled network never delays the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+from datetime import datetime, timedelta
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from listenpost.pipeline import poll_source, process, utcnow
+from listenpost.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+OUTBOX_EVERY = timedelta(seconds=20)
+
+
+def _jitter(interval: timedelta) -> int:
+    """Up to 10 % of the interval (max 60 s) so many brands do not hit one API in lockstep."""
+    return int(min(60.0, interval.total_seconds() * 0.1))
+
+
+def poll_and_process(rt: Runtime, brand: str, source: str) -> None:
+    result = poll_source(rt, brand, source)
+    if result.new:
+        process(rt)
+
+
+def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        timezone="UTC",
+    )
+    start_at = start_at or utcnow()
+    source_settings = rt.settings.source_settings()
+    for brand in rt.settings.brands:
+        for name in rt.listeners:
+            interval = source_settings[name].interval
+            scheduler.add_job(
+                poll_and_process,
+                "interval",
+                args=(rt, brand.name, name),
+                id=f"poll:{brand.name}:{name}",
+                name=f"poll {brand.name} on {name}",
+                seconds=int(interval.total_seconds()),
+                jitter=_jitter(interval),
+                # Spread the first runs over a few seconds instead of a thundering start.
+                next_run_time=start_at + timedelta(seconds=random.uniform(0, 3)),
+            )
+    scheduler.add_job(
+        process,
+        "interval",
+        args=(rt,),
+        id="outbox",
+        name="triage, route and deliver",
+        seconds=int(OUTBOX_EVERY.total_seconds()),
+        next_run_time=start_at + OUTBOX_EVERY,
+    )
+    return scheduler
+
+
+def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
+    """Run until Ctrl-C / SIGTERM (or `stop` is set); running jobs finish their current page."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    scheduler = build_scheduler(rt)
+    scheduler.start()
+    jobs = len(scheduler.get_jobs()) - 1
+    log.info("listening: %d job(s) for %d brand(s); Ctrl-C to stop", jobs, len(rt.settings.brands))
+    try:
+        stop.wait()
+    finally:
+        log.info("stopping: waiting for running jobs to commit")
+        scheduler.shutdown(wait=True)
