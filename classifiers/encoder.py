@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 BUNDLED_NAME = "minilm-l6-v2"
 
@@ -67,6 +68,7 @@ class Encoder:
         self.name = BUNDLED_NAME if path.resolve() == bundled.resolve() else path.name
         self.batch_size = batch_size
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        hf_logging.disable_progress_bar()  # a per-tensor bar on every start is noise in logs
         self.model = AutoModel.from_pretrained(str(path), local_files_only=True)
         self.model.eval()
         self.dim: int = int(self.model.config.hidden_size)

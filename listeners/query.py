@@ -456,7 +456,8 @@ def _render(node: Node, s: Syntax, inside: type | None) -> str | None:
             parts = [_render(i, s, Or) for i in items]
             if any(p is None for p in parts):
                 return None  # one branch matches anything, so the whole OR does
-            joined = f" {s.or_word} ".join(p for p in parts if p is not None)
+            # #acme OR @acme OR acme renders as one term where tags and handles are bare words.
+            joined = f" {s.or_word} ".join(dict.fromkeys(p for p in parts if p is not None))
             return f"({joined})" if inside is not None else joined
         case Not(item):
             return _render_not(item, s)

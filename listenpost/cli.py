@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,11 @@ from rich.table import Table
 
 from listenpost import config, logs
 from listenpost.config import SettingsError
+
+if TYPE_CHECKING:  # the heavy modules load only when a command needs them: --help stays fast
+    from listenpost.pipeline import CycleReport
+    from listenpost.runtime import Runtime
+    from storage.records import SourceState, StoredMention
 
 app = typer.Typer(
     help="Self-hosted social listening: hear every mention of your brand, answer what matters.",
@@ -56,7 +61,7 @@ def _settings() -> config.Settings:
         raise typer.Exit(2) from None
 
 
-def _runtime(settings: config.Settings):
+def _runtime(settings: config.Settings) -> Runtime:
     from listenpost.runtime import build
 
     try:
@@ -128,7 +133,7 @@ def poll(
         raise typer.Exit(1)
 
 
-def _print_cycle(report) -> None:
+def _print_cycle(report: CycleReport) -> None:
     table = Table(title="poll cycle", title_justify="left")
     for col in ("brand", "source", "new", "pages", "status"):
         table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
@@ -198,7 +203,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _mention_json(m) -> dict:
+def _mention_json(m: StoredMention) -> dict[str, Any]:
     t = m.triage
     return {
         "id": m.id,
@@ -300,17 +305,25 @@ def sources() -> None:
                 name,
                 source_settings.every,
                 _when(s.last_success if s else None),
-                f"{_when(s.last_error_at)} {s.last_error}" if s and s.last_error else "—",
+                _short_error(s),
                 _next_run(s, source_settings.interval),
             )
     console.print(table, highlight=False)
+
+
+def _short_error(state: SourceState | None) -> str:
+    """The last error in one glance; `listenpost doctor` and the logs have the whole text."""
+    if state is None or not state.last_error:
+        return "—"
+    text = state.last_error if len(state.last_error) <= 80 else state.last_error[:79] + "…"
+    return f"{_when(state.last_error_at)} {text}"
 
 
 def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}" if value else "—"
 
 
-def _next_run(state, interval) -> str:
+def _next_run(state: SourceState | None, interval: timedelta) -> str:
     if state is None:
         return "at start"
     last = max((t for t in (state.last_success, state.last_error_at) if t), default=None)

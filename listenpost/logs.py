@@ -67,5 +67,6 @@ def setup(env: Mapping[str, str], verbose: bool = False) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "apscheduler", "urllib3", "filelock", "transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    noisy = ("httpx", "httpcore", "apscheduler", "urllib3", "filelock", "transformers", "alembic")
+    for name in noisy:
+        logging.getLogger(name).setLevel(logging.WARNING)
