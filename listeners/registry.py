@@ -15,6 +15,8 @@ LISTENERS: dict[str, str] = {
     "hackernews": "listeners.hackernews:HackerNewsListener",
     "reddit": "listeners.reddit:RedditListener",
     "rss": "listeners.rss:RssListener",
+    "facebook": "listeners.facebook:FacebookListener",
+    "instagram": "listeners.instagram:InstagramListener",
 }
 
 
