@@ -1,0 +1,63 @@
+"""Which triaged mentions deserve a person's attention, and in which channel.
+
+Routing is a pure function of the stored mention so it can run again after a crash and give the
+same answer; the outbox's uniqueness on (route, mention) does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from classifiers.triage import SENTIMENTS, URGENCIES, urgency_rank
+from storage.records import StoredMention
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Send mentions that are (in `sentiments`) OR (at least `min_urgency`) to `channel`.
+
+    Empty `brands`/`networks` mean "any"; a non-empty list narrows the route to those.
+    """
+
+    name: str
+    channel: str
+    sentiments: list[str] = field(default_factory=lambda: ["negative"])
+    min_urgency: str | None = "high"
+    brands: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # A typo here would silently route nothing; fail at start-up instead.
+        unknown = [s for s in self.sentiments if s not in SENTIMENTS]
+        if unknown:
+            raise ValueError(
+                f"route {self.name!r}: unknown sentiment {unknown[0]!r}; "
+                f"use {', '.join(SENTIMENTS)}"
+            )
+        if self.min_urgency is not None and self.min_urgency not in URGENCIES:
+            raise ValueError(
+                f"route {self.name!r}: unknown urgency {self.min_urgency!r}; "
+                f"use {', '.join(URGENCIES)}"
+            )
+
+    def matches(self, mention: StoredMention) -> bool:
+        triage = mention.triage
+        # Copies and reposts were already alerted through their original; untriaged mentions
+        # have no verdict yet and are routed once they get one.
+        if triage is None or mention.duplicate_of is not None:
+            return False
+        if self.brands and not set(self.brands) & set(mention.brands):
+            return False
+        if self.networks and mention.network not in self.networks:
+            return False
+        if triage.sentiment in self.sentiments:
+            return True
+        return self.min_urgency is not None and urgency_rank(triage.urgency) >= urgency_rank(
+            self.min_urgency
+        )
+
+
+def decide(mention: StoredMention, routes: Sequence[Route]) -> list[Route]:
+    """Every route the mention goes to; one alert is queued per route."""
+    return [route for route in routes if route.matches(mention)]

@@ -1,0 +1,46 @@
+"""What every alert sender promises the outbox, so Slack and the console are interchangeable.
+
+Senders never retry and never sleep: they report what happened in one attempt and the outbox,
+which owns the durable state, decides when to try again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where the message landed, kept so later issues can update the same message."""
+
+    channel_id: str | None
+    ts: str | None
+
+
+class RetryLater(Exception):
+    """The message may go through later.
+
+    `after_seconds` is set when the receiver said how long to wait (Slack's Retry-After); the
+    outbox then holds back the whole channel. None means a transient failure (5xx, network)
+    that the outbox spaces out with exponential backoff.
+    """
+
+    def __init__(self, reason: str, after_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after_seconds = after_seconds
+
+
+class DeliveryFailed(Exception):
+    """Retrying cannot help (unknown channel, revoked token...); a person has to act."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class Sender(Protocol):
+    def send(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> Delivery: ...
+
+    def check(self) -> str: ...

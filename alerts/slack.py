@@ -1,0 +1,115 @@
+"""Post one alert to Slack with chat.postMessage, and say whether and when to try again.
+
+The slack_sdk client is built with no retry handlers: its built-in ones sleep inside the call
+(Retry-After can be minutes), which would stall the scheduler's job. One attempt per call;
+the outbox stores the verdict and schedules the next try.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.client import HTTPException
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from alerts.sender import Delivery, DeliveryFailed, RetryLater
+
+DEFAULT_RETRY_AFTER = 30.0  # a 429 without a usable Retry-After header still means "wait"
+MAX_RETRY_AFTER = 24 * 3600.0  # a garbled header must not park the channel for years
+# Slack's documented transient errors: the request may succeed if sent again later.
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
+_HINTS = {
+    "channel_not_found": "check the channel name or ID in the alert routes",
+    "not_in_channel": "invite the Slack app to the channel (/invite @yourapp)",
+    "is_archived": "the channel is archived; route alerts to another channel",
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid",
+    "not_authed": "SLACK_BOT_TOKEN is missing",
+    "token_revoked": "SLACK_BOT_TOKEN was revoked; reinstall the app",
+    "account_inactive": "the Slack app's token belongs to a deleted user or workspace",
+    "missing_scope": "the Slack app needs the chat:write scope",
+    "invalid_blocks": "Slack rejected the message layout (please report this as a bug)",
+    "msg_blocks_too_long": "Slack rejected the message length (please report this as a bug)",
+}
+
+
+class SlackSender:
+    """Delivers rendered alerts to Slack; never sleeps, never retries by itself."""
+
+    def __init__(self, token: str, base_url: str | None = None, timeout: int = 10) -> None:
+        options: dict[str, Any] = {"token": token, "timeout": timeout, "retry_handlers": []}
+        if base_url:
+            options["base_url"] = base_url  # slack_sdk appends the method name to it
+        self._client = WebClient(**options)
+
+    def send(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> Delivery:
+        response = self._call(
+            self._client.chat_postMessage,
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            # The alert carries the post itself; previews of every link in it are noise.
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return Delivery(channel_id=response.get("channel"), ts=response.get("ts"))
+
+    def check(self) -> str:
+        """For `doctor`: proves the token works without posting anything."""
+        response = self._call(self._client.auth_test)
+        return f"Slack workspace {response.get('team')!s} as {response.get('user')!s}"
+
+    def _call(self, method: Any, **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except SlackApiError as exc:
+            raise classify(exc) from None
+        except SlackRequestError as exc:  # e.g. a base_url that is not http(s)
+            raise DeliveryFailed(f"bad Slack request: {exc}") from None
+        except (OSError, HTTPException) as exc:  # refused, reset, DNS, timeout
+            raise RetryLater(f"Slack unreachable: {exc}") from None
+
+
+def classify(exc: SlackApiError) -> RetryLater | DeliveryFailed:
+    """Sort a Slack API error into "later" (rate limit, outage) or "never" (config problems)."""
+    response = exc.response
+    status = response.status_code
+    data = response.data
+    error = (data.get("error") if isinstance(data, dict) else None) or f"HTTP {status}"
+    if status == 429 or error in RATE_LIMIT_ERRORS:
+        after = retry_after(response.headers)
+        return RetryLater(f"Slack rate limited ({error}); retry in {after:g}s", after)
+    if status >= 500 or status == 408 or error in TRANSIENT_ERRORS:
+        return RetryLater(f"Slack error {error} (HTTP {status})")
+    hint = _HINTS.get(error)
+    return DeliveryFailed(f"{error}: {hint}" if hint else error)
+
+
+def retry_after(headers: Mapping[str, Any], now: datetime | None = None) -> float:
+    """Seconds from a Retry-After header (seconds or HTTP date), at least one second."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None:
+        return DEFAULT_RETRY_AFTER
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return DEFAULT_RETRY_AFTER
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return DEFAULT_RETRY_AFTER
+    return min(max(seconds, 1.0), MAX_RETRY_AFTER)

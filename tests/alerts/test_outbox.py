@@ -1,0 +1,203 @@
+"""The outbox against the real Store and the fake Slack: what reaches the channel, and how often."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from alerts.console import ConsoleSender
+from alerts.outbox import DeliveryReport, backoff, deliver_due
+from alerts.routes import Route, decide
+from alerts.slack import SlackSender
+from classifiers.triage import Triage
+from listeners.mention import Mention, Metrics
+from storage import Store
+from tests.alerts.factories import triage
+from tests.fakes.slack import FakeSlack
+
+T0 = datetime(2024, 4, 5, 15, 0, tzinfo=UTC)
+ROUTES = [Route(name="default", channel="#brand-alerts")]
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'listenpost.db'}"
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sender(slack: FakeSlack) -> SlackSender:
+    return SlackSender(slack.token, base_url=slack.base_url)
+
+
+def mention(n: int = 1, text: str | None = None, **kw: object) -> Mention:
+    fields: dict[str, object] = {
+        "network": "reddit",
+        "native_id": f"t3_{n}",
+        "url": f"https://www.reddit.com/r/acme/comments/{n}/",
+        "author": f"user{n}",
+        "text": text or f"Acme is down again, I want a refund (#{n})",
+        "created_at": T0 - timedelta(minutes=5),
+        "metrics": Metrics(likes=10, followers=2500),
+    }
+    fields.update(kw)
+    return Mention(**fields)  # type: ignore[arg-type]
+
+
+def queue(
+    store: Store,
+    mentions: Sequence[Mention],
+    verdict: Triage | None = None,
+    routes: Sequence[Route] = ROUTES,
+) -> int:
+    """Store, triage and route mentions exactly as a pipeline cycle does; returns alerts queued."""
+    ids = store.save_page("Acme", "reddit", mentions, None, now=T0)
+    store.save_triage([(i, verdict or triage()) for i in ids])
+    pending = store.unrouted()
+    alerts = [(m.id, r.name, r.channel) for m in pending for r in decide(m, routes)]
+    return store.enqueue_alerts(alerts, [m.id for m in pending])
+
+
+def test_rate_limited_alert_is_delivered_once_after_retry_after(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    assert queue(store, [mention()]) == 1
+    slack.rate_limit(retry_after=30)
+
+    assert deliver_due(store, sender, now=T0) == DeliveryReport(retried=1)
+    assert deliver_due(store, sender, now=T0 + timedelta(seconds=20)) == DeliveryReport()
+    assert len(slack.posts) == 1  # nothing sent before Retry-After ran out
+    assert deliver_due(store, sender, now=T0 + timedelta(seconds=31)) == DeliveryReport(sent=1)
+    assert deliver_due(store, sender, now=T0 + timedelta(hours=2)) == DeliveryReport()
+
+    assert len(slack.messages) == 1
+    assert store.delivered_count() == 1
+
+
+def test_channel_broadcasts_in_a_post_reach_slack_inert(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    hostile = mention(text="<!channel> <@U0ADMIN> Acme stole my money", author="<!here>")
+    queue(store, [hostile])
+    deliver_due(store, sender, now=T0)
+
+    (message,) = slack.messages
+    payload = json.dumps(message["blocks"])
+    for received in (message["text"], payload):
+        assert "<!channel>" not in received
+        assert "<!here>" not in received
+        assert "<@U0ADMIN>" not in received
+        assert "&lt;!channel&gt;" in received
+
+
+def test_permanent_error_marks_failed_and_is_never_retried(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    queue(store, [mention()])
+    slack.error("channel_not_found")
+
+    assert deliver_due(store, sender, now=T0) == DeliveryReport(failed=1)
+    assert store.due_alerts(T0 + timedelta(days=30)) == []
+    assert deliver_due(store, sender, now=T0 + timedelta(days=30)) == DeliveryReport()
+    assert len(slack.posts) == 1
+    assert store.delivered_count() == 0
+
+
+def test_restart_does_not_resend_delivered_alerts(db_url: str, slack: FakeSlack) -> None:
+    sender = SlackSender(slack.token, base_url=slack.base_url)
+    first = Store(db_url)
+    queue(first, [mention(1), mention(2)])
+    assert deliver_due(first, sender, now=T0).sent == 2
+    first.close()
+
+    reopened = Store(db_url)
+    try:
+        # The same mentions polled and routed again after the restart queue nothing new.
+        assert queue(reopened, [mention(1), mention(2)]) == 0
+        assert deliver_due(reopened, sender, now=T0 + timedelta(hours=1)) == DeliveryReport()
+        assert reopened.delivered_count() == 2
+    finally:
+        reopened.close()
+    assert len(slack.messages) == 2
+
+
+def test_retry_after_pauses_only_that_channel(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    routes = [Route(name="a", channel="#team-a"), Route(name="b", channel="#team-b")]
+    queue(store, [mention(1), mention(2)], routes=routes)
+    slack.rate_limit(retry_after=60, channel="#team-a")
+
+    report = deliver_due(store, sender, now=T0)
+    assert report == DeliveryReport(sent=2, retried=1, deferred=1)
+    assert [p["channel"] for p in slack.posts].count("#team-a") == 1  # no second 429
+    assert sorted(m["channel"] for m in slack.messages) == ["#team-b", "#team-b"]
+
+    assert deliver_due(store, sender, now=T0 + timedelta(seconds=61)).sent == 2
+    assert sorted(m["channel"] for m in slack.messages) == ["#team-a"] * 2 + ["#team-b"] * 2
+
+
+def test_outage_backs_off_exponentially_then_delivers(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    queue(store, [mention()])
+    slack.server_error(500)
+    slack.server_error(503)
+
+    assert deliver_due(store, sender, now=T0).retried == 1
+    assert deliver_due(store, sender, now=T0 + timedelta(seconds=29)) == DeliveryReport()
+    second = T0 + timedelta(seconds=30)
+    assert deliver_due(store, sender, now=second).retried == 1
+    assert deliver_due(store, sender, now=second + timedelta(seconds=59)) == DeliveryReport()
+    assert deliver_due(store, sender, now=second + timedelta(seconds=60)).sent == 1
+    assert len(slack.posts) == 3 and len(slack.messages) == 1
+
+
+def test_gives_up_after_max_attempts(store: Store, slack: FakeSlack, sender: SlackSender) -> None:
+    queue(store, [mention()])
+    for _ in range(5):
+        slack.server_error(500)
+
+    assert deliver_due(store, sender, now=T0, max_attempts=2).retried == 1
+    later = T0 + timedelta(minutes=1)
+    assert deliver_due(store, sender, now=later, max_attempts=2).failed == 1
+    assert store.due_alerts(T0 + timedelta(days=1)) == []
+    assert len(slack.posts) == 2
+
+
+def test_duplicates_and_calm_mentions_are_not_alerted(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    original = mention(1, text="Acme outage, everything is down")
+    repost = mention(2, network="hackernews", text="Acme outage, everything is down")
+    assert queue(store, [original, repost]) == 1  # the near-duplicate copy is not routed
+    assert queue(store, [mention(3)], verdict=triage("positive", "low")) == 0
+    assert deliver_due(store, sender, now=T0).sent == 1
+    (message,) = slack.messages
+    assert "https://www.reddit.com/r/acme/comments/1/" in message["text"]
+
+
+def test_console_sender_delivers_through_the_same_outbox(store: Store) -> None:
+    out = io.StringIO()
+    queue(store, [mention()])
+    report = deliver_due(store, ConsoleSender(Console(file=out, width=120)), now=T0)
+    assert report == DeliveryReport(sent=1)
+    assert "Acme is down again, I want a refund (#1)" in out.getvalue()
+    assert store.delivered_count() == 1
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [backoff(n).total_seconds() for n in range(4)] == [30, 60, 120, 240]
+    assert backoff(10_000) == timedelta(hours=1)  # long rate-limited histories do not overflow

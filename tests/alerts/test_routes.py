@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from alerts.routes import Route, decide
+from tests.alerts.factories import stored, triage
+
+DEFAULT = Route(name="default", channel="#brand-alerts")
+
+
+@pytest.mark.parametrize(
+    ("sentiment", "urgency", "alerted"),
+    [
+        ("negative", "low", True),  # negative is enough
+        ("positive", "critical", True),  # so is high urgency, whatever the sentiment
+        ("neutral", "high", True),
+        ("neutral", "medium", False),
+        ("positive", "low", False),
+    ],
+)
+def test_default_route_takes_negative_or_high_urgency(
+    sentiment: str, urgency: str, alerted: bool
+) -> None:
+    mention = stored(triage=triage(sentiment, urgency))
+    assert decide(mention, [DEFAULT]) == ([DEFAULT] if alerted else [])
+
+
+def test_without_min_urgency_only_the_sentiment_counts() -> None:
+    route = Route(name="neg", channel="#neg", min_urgency=None)
+    assert decide(stored(triage=triage("neutral", "critical")), [route]) == []
+    assert decide(stored(triage=triage("negative", "low")), [route]) == [route]
+
+
+def test_duplicates_and_untriaged_mentions_never_alert() -> None:
+    loud = triage("negative", "critical")
+    assert decide(stored(triage=loud, duplicate_of=3), [DEFAULT]) == []
+    assert decide(stored(triage=None), [DEFAULT]) == []
+
+
+def test_brand_and_network_filters_narrow_a_route() -> None:
+    globex = Route(name="globex", channel="#globex", brands=["Globex"])
+    hn = Route(name="hn", channel="#hn", networks=["hackernews"])
+    acme_reddit = stored(brands=["Acme"], network="reddit")
+    both_hn = stored(brands=["Acme", "Globex"], network="hackernews")
+
+    assert decide(acme_reddit, [DEFAULT, globex, hn]) == [DEFAULT]
+    assert decide(both_hn, [DEFAULT, globex, hn]) == [DEFAULT, globex, hn]
+
+
+def test_a_typo_in_a_route_fails_at_start_up() -> None:
+    with pytest.raises(ValueError, match="unknown sentiment 'negatve'"):
+        Route(name="x", channel="#x", sentiments=["negatve"])
+    with pytest.raises(ValueError, match="unknown urgency 'urgent'"):
+        Route(name="x", channel="#x", min_urgency="urgent")
