@@ -2,38 +2,55 @@
 
 SQLite gets WAL (readers never block the writer), a busy timeout, foreign keys, and BEGIN
 IMMEDIATE so two writers queue for the lock instead of failing with "database is locked" when a
-read transaction tries to upgrade.
+read transaction tries to upgrade. On PostgreSQL, the writers that read before they write
+(ingestion, migrations) take turns on an advisory lock for the same reason.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+# pg_advisory_xact_lock keys for writers that must take turns on PostgreSQL (on SQLite, BEGIN
+# IMMEDIATE already makes every writer wait for the one before it).
+LOCKS = {"migrate": 0x6C70_0001, "ingest": 0x6C70_0002}
 
 
 def create(url: str) -> Engine:
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"storage url: listenpost runs on sqlite or postgresql, not {backend!r}")
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            # The driver the `postgres` extra installs, whatever SQLAlchemy's default is.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=_to_json)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, json_serializer=_to_json
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide where transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -45,10 +62,48 @@ def create(url: str) -> Engine:
     return engine
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switch a new file to WAL. The switch needs the file to itself and SQLite answers "locked"
+    at once, without waiting, while another process opens it too; so wait here, as briefly."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _to_json(value: Any) -> str:
+    """`Mention.raw` is whatever a listener parsed; a date in it must not make a page unsavable
+    (the cursor could then never move past it), so dates become ISO text and the rest str()."""
+    return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, date) else str(v))
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; a no-op when it is already there."""
+    """Bring the schema to the newest revision; a no-op when it is already there.
+
+    One write transaction, so two processes opening a new database take turns and the second
+    finds the work done.
+    """
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     with engine.begin() as connection:
+        take_turns(connection, "migrate")
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def insert(conn: Connection, table: Table) -> Any:
+    """An INSERT that can say ON CONFLICT ... (the same API on both backends)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def take_turns(conn: Connection, lock: str) -> None:
+    """Hold `lock` until this transaction ends, so writers that read before they write do not
+    interleave on PostgreSQL (two polls inserting the same post would otherwise collide)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCKS[lock]})

@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from classifiers.triage import Triage
 from listeners.mention import Mention, Metrics
 from storage import db
-from storage.dedup import dup_key
+from storage.ingest import save_mentions
 from storage.records import OutboxItem, SourceState, StoredMention
 from storage.schema import mention_brands, mentions, outbox, source_state, triage
 
@@ -28,17 +27,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = db.create(url)
         db.migrate(self.engine)
-        postgres = self.engine.dialect.name == "postgresql"
-        self._insert = postgresql.insert if postgres else sqlite.insert
 
     def close(self) -> None:
         self.engine.dispose()
@@ -66,68 +59,11 @@ class Store:
         Returns the ids of mentions newly linked to `brand`: what this page added for it.
         """
         now = now or _now()
-        linked: list[int] = []
         with self.engine.begin() as conn:
-            for mention in page:
-                mention_id = self._upsert_mention(conn, mention, now)
-                result = conn.execute(
-                    self._insert(mention_brands)
-                    .values(mention_id=mention_id, brand=brand, source=source, linked_at=now)
-                    .on_conflict_do_nothing()
-                )
-                if result.rowcount:
-                    linked.append(mention_id)
+            linked = save_mentions(conn, brand, source, page, now)
             if cursor is not None:
                 self._set_state(conn, brand, source, cursor=cursor)
         return linked
-
-    def _upsert_mention(self, conn: Connection, m: Mention, now: datetime) -> int:
-        existing = conn.execute(
-            select(mentions.c.id).where(
-                mentions.c.network == m.network, mentions.c.native_id == m.native_id
-            )
-        ).scalar()
-        metrics = {
-            "likes": m.metrics.likes,
-            "reposts": m.metrics.reposts,
-            "replies": m.metrics.replies,
-            "followers": m.metrics.followers,
-        }
-        if existing is not None:
-            # Reach changes as a post spreads; the text we triaged and alerted on stays.
-            fresh = {k: v for k, v in metrics.items() if v is not None}
-            if fresh:
-                conn.execute(update(mentions).where(mentions.c.id == existing).values(**fresh))
-            return existing
-        key = dup_key(m.text, m.title)
-        original = None
-        if key is not None:
-            original = conn.scalar(
-                select(mentions.c.id)
-                .where(mentions.c.dup_key == key, mentions.c.duplicate_of.is_(None))
-                .order_by(mentions.c.created_at, mentions.c.id)
-                .limit(1)
-            )
-        return conn.execute(
-            insert(mentions)
-            .values(
-                network=m.network,
-                native_id=m.native_id,
-                url=m.url,
-                author=m.author,
-                title=m.title,
-                text=m.text,
-                lang=m.lang,
-                created_at=_aware(m.created_at),
-                fetched_at=now,
-                in_reply_to=m.in_reply_to,
-                raw=m.raw,
-                dup_key=key,
-                duplicate_of=original,
-                **metrics,
-            )
-            .returning(mentions.c.id)
-        ).scalar_one()
 
     # ---- triage and routing ------------------------------------------------------------------
 
@@ -149,7 +85,7 @@ class Store:
         with self.engine.begin() as conn:
             for mention_id, t in results:
                 conn.execute(
-                    self._insert(triage)
+                    db.insert(conn, triage)
                     .values(
                         mention_id=mention_id,
                         sentiment=t.sentiment,
@@ -186,8 +122,8 @@ class Store:
         added = 0
         with self.engine.begin() as conn:
             for mention_id, route, channel in alerts:
-                result = conn.execute(
-                    self._insert(outbox)
+                queued = conn.execute(
+                    db.insert(conn, outbox)
                     .values(
                         route=route,
                         mention_id=mention_id,
@@ -198,8 +134,9 @@ class Store:
                         created_at=now,
                     )
                     .on_conflict_do_nothing()
-                )
-                added += result.rowcount or 0
+                    .returning(outbox.c.id)  # not rowcount: SQLAlchemy has none for INSERT
+                ).first()
+                added += queued is not None
             if routed_ids:
                 conn.execute(
                     update(mentions).where(mentions.c.id.in_(routed_ids)).values(routed_at=now)
@@ -363,7 +300,7 @@ class Store:
         return [_state(r) for r in rows]
 
     def _set_state(self, conn: Connection, brand: str, source: str, **values: Any) -> None:
-        stmt = self._insert(source_state).values(brand=brand, source=source, **values)
+        stmt = db.insert(conn, source_state).values(brand=brand, source=source, **values)
         conn.execute(
             stmt.on_conflict_do_update(index_elements=["brand", "source"], set_=values)
         )

@@ -1,0 +1,63 @@
+"""Opening a store creates or upgrades its schema, any number of times, from any directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+from storage import Store, db
+from storage.schema import metadata
+from tests.storage.factories import mention
+
+
+def head_revision() -> str:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head() or ""
+
+
+def test_opening_the_same_database_again_keeps_data_and_schema(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no alembic.ini anywhere near: the package carries it all
+    first = Store(url)
+    first.save_page("Acme", "reddit", [mention(1)], "c1")
+    first.close()
+
+    for _ in range(2):
+        again = Store(url)
+        assert again.count_mentions() == 1
+        assert again.get_cursor("Acme", "reddit") == "c1"
+        again.close()
+    db.migrate(again.engine)  # and once more on an open engine
+
+    engine = create_engine(again.engine.url)
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        assert versions == [head_revision()]
+        # The tables the migrations built are the tables the code queries.
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    engine.dispose()
+
+
+def test_foreign_keys_are_enforced(store: Store) -> None:
+    """SQLite ignores them unless told: an alert for a missing mention must not be queued."""
+    with pytest.raises(IntegrityError):
+        store.enqueue_alerts([(12345, "default", "#alerts")], [])
+    assert store.delivered_count() == 0 and store.due_alerts(mention(1).created_at) == []
+
+
+def test_ping_names_the_backend(store: Store, url: str) -> None:
+    described = store.ping()
+    if url.startswith("sqlite"):
+        assert described.startswith("sqlite 3.") and "(WAL)" in described
+    else:
+        assert described.startswith("postgresql 1")
