@@ -127,7 +127,8 @@ class HeaderRule:
 DEFAULT_RULES: tuple[RateLimitRule, ...] = (
     HeaderRule("x-ratelimit-remaining", "x-ratelimit-reset"),
     HeaderRule("x-rate-limit-remaining", "x-rate-limit-reset", reset_is_epoch=True),
-    HeaderRule("ratelimit-remaining", "ratelimit-reset", reset_is_epoch=False),
+    # The IETF draft says seconds; Bluesky sends an epoch. The value's size tells them apart.
+    HeaderRule("ratelimit-remaining", "ratelimit-reset"),
 )
 
 
@@ -240,7 +241,8 @@ class HttpClient:
                 raise ListenerError(f"{shown} failed: {type(exc).__name__}") from exc
             else:
                 now = _now()
-                budget = self._observe(host, response, (*self.rules, *rules), now)
+                # A network's own rules first: they know its headers better than the defaults.
+                budget = self._observe(host, response, (*rules, *self.rules), now)
                 server_failed = response.status_code >= 500
                 asked_to_wait = "retry-after" in response.headers
                 if not server_failed or asked_to_wait or attempt >= self.retries:

@@ -17,6 +17,9 @@ LISTENERS: dict[str, str] = {
     "rss": "listeners.rss:RssListener",
     "facebook": "listeners.facebook:FacebookListener",
     "instagram": "listeners.instagram:InstagramListener",
+    "mastodon": "listeners.mastodon:MastodonListener",
+    "bluesky": "listeners.bluesky:BlueskyListener",
+    "web": "listeners.web:WebListener",
 }
 
 
