@@ -94,6 +94,7 @@ class _Pass:
             until = self.now + timedelta(seconds=exc.after_seconds)
             log.info("%s: %s; channel paused until %s", where, exc.reason, until.isoformat())
             self.store.mark_retry(item.id, exc.reason, until)
+            self.store.pause_channel(item.channel, until)
             self.report.retried += 1
         except DeliveryFailed as exc:
             log.error("%s failed: %s", where, exc.error)

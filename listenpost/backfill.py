@@ -46,9 +46,7 @@ def backfill_one(
 ) -> BackfillResult:
     result = BackfillResult(brand, source)
     now = utcnow()
-    state = next(
-        (s for s in rt.store.source_states() if s.brand == brand and s.source == source), None
-    )
+    state = rt.store.source_state(brand, source)
     if state and state.disabled_until and state.disabled_until > now:
         result.status = f"paused until {state.disabled_until:%H:%M} UTC (rate limit)"
         return result

@@ -57,7 +57,7 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
     """Fetch one brand from one source, committing page by page with the cursor."""
     now = now or utcnow()
     result = PollResult(brand, source)
-    state = _state(rt, brand, source)
+    state = rt.store.source_state(brand, source)
     if state and state.disabled_until and state.disabled_until > now:
         result.skipped_until = state.disabled_until
         log.debug("%s/%s skipped until %s", brand, source, state.disabled_until.isoformat())
@@ -97,12 +97,6 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
 def _failing_since_success(state: SourceState) -> bool:
     return state.last_success is None or (
         state.last_error_at is not None and state.last_success < state.last_error_at
-    )
-
-
-def _state(rt: Runtime, brand: str, source: str) -> SourceState | None:
-    return next(
-        (s for s in rt.store.source_states() if s.brand == brand and s.source == source), None
     )
 
 

@@ -173,6 +173,24 @@ class Store:
             outbox_id, attempts=outbox.c.attempts + 1, last_error=error, not_before=not_before
         )
 
+    def pause_channel(self, channel: str, until: datetime) -> int:
+        """Hold every pending alert for `channel` until `until` without counting an attempt.
+
+        Slack's Retry-After is per channel: sending the next queued alert early would only earn
+        another 429. Returns how many alerts were held.
+        """
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.channel == channel,
+                    outbox.c.status == PENDING,
+                    or_(outbox.c.not_before.is_(None), outbox.c.not_before < until),
+                )
+                .values(not_before=until)
+            )
+        return result.rowcount or 0
+
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._outbox_update(
             outbox_id, status=FAILED, attempts=outbox.c.attempts + 1, last_error=error

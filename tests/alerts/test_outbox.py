@@ -201,3 +201,21 @@ def test_console_sender_delivers_through_the_same_outbox(store: Store) -> None:
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n).total_seconds() for n in range(4)] == [30, 60, 120, 240]
     assert backoff(10_000) == timedelta(hours=1)  # long rate-limited histories do not overflow
+
+
+def test_a_429_storm_delivers_everything_once_in_order_without_early_sends(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    queue(store, [mention(n) for n in range(1, 6)])
+    slack.rate_limit(retry_after=30)
+    assert deliver_due(store, sender, now=T0).retried == 1
+    # Passes before Retry-After runs out send nothing at all: no extra 429 is earned.
+    for seconds in (5, 15, 29):
+        assert deliver_due(store, sender, now=T0 + timedelta(seconds=seconds)).sent == 0
+    assert len(slack.posts) == 1
+    slack.rate_limit(retry_after=10)
+    deliver_due(store, sender, now=T0 + timedelta(seconds=30))
+    deliver_due(store, sender, now=T0 + timedelta(seconds=41))
+    assert len(slack.posts) == 7  # 5 messages + 2 rate-limited attempts, nothing more
+    assert [m["text"].split("(#")[1][0] for m in slack.messages] == ["1", "2", "3", "4", "5"]
+    assert store.delivered_count() == 5
