@@ -1,0 +1,112 @@
+"""The CLI as users script it: `poll --once`, `mentions --json`, `doctor`, `backfill`, `sources`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from listenpost.cli import app
+from tests.fakes.hackernews import FakeHackerNews, story
+from tests.fakes.slack import FakeSlack
+from tests.wiring.conftest import settings_text
+
+NOW = int(time.time())
+runner = CliRunner()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, hn: FakeHackerNews) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(settings_text(tmp_path / "lp.db", {"hackernews": {"base_url": hn.base_url}}))
+    return path
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> str:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200", **(env or {})})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_poll_once_then_mentions_json(settings: Path, hn: FakeHackerNews) -> None:
+    hn.items += [
+        story(11, NOW - 120, "Acme Cloud is down, outage since noon, terrible"),
+        story(12, NOW - 60, "Acme is hiring"),
+    ]
+    out = cli("--settings", str(settings), "poll", "--once")
+    assert "hackernews" in out and "ok" in out
+    rows = json.loads(cli("--settings", str(settings), "mentions", "--json"))
+    assert len(rows) == 1
+    row = rows[0]
+    for key in (
+        "network",
+        "native_id",
+        "url",
+        "author",
+        "text",
+        "created_at",
+        "brand",
+        "sentiment",
+        "urgency",
+    ):
+        assert key in row
+    assert (row["network"], row["native_id"], row["brand"]) == ("hackernews", "11", "Acme")
+    assert row["sentiment"] == "negative"
+    table = cli("--settings", str(settings), "mentions")
+    assert "Acme Cloud is down" in table
+
+
+def test_doctor_reports_each_part(settings: Path, tmp_path: Path) -> None:
+    with FakeSlack() as slack:
+        text = settings.read_text().replace(
+            'channel = "#brand-alerts"', f'channel = "#brand-alerts"\nbase_url = "{slack.base_url}"'
+        )
+        settings.write_text(text)
+        out = cli("--settings", str(settings), "doctor", env={"SLACK_BOT_TOKEN": slack.token})
+    for part in ("settings", "database", "model", "alerts", "source hackernews"):
+        assert part in out
+    assert "✗" not in out
+    assert slack.token not in out
+
+
+def test_doctor_fails_with_unreachable_source(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        settings_text(tmp_path / "lp.db", {"hackernews": {"base_url": "http://127.0.0.1:9"}})
+    )
+    result = runner.invoke(app, ["--settings", str(path), "doctor"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "✗  source hackernews" in result.output
+
+
+def test_backfill_fetches_history_and_is_not_repeated(settings: Path, hn: FakeHackerNews) -> None:
+    day = 86_400
+    hn.items += [
+        story(21, NOW - 3 * day, "Acme review from three days ago"),
+        story(22, NOW - 10 * day, "Acme review from ten days ago"),
+    ]
+    out = cli("--settings", str(settings), "backfill", "--since", "7d")
+    assert "done" in out
+    ids = [
+        m["native_id"] for m in json.loads(cli("--settings", str(settings), "mentions", "--json"))
+    ]
+    assert ids == ["21"]  # inside the window only
+    searches = len(hn.searches)
+    again = cli("--settings", str(settings), "backfill", "--since", "7d")
+    assert "already done" in again
+    assert len(hn.searches) == searches
+    # the scheduler's cursor starts where the backfill ended: the next poll fetches nothing old
+    cli("--settings", str(settings), "poll", "--once")
+    assert len(json.loads(cli("--settings", str(settings), "mentions", "--json"))) == 1
+
+
+def test_sources_table_shows_last_error(settings: Path, hn: FakeHackerNews) -> None:
+    from tests.fakes.server import Response
+
+    hn.outage = Response.json({"message": "down", "status": 500}, 500)
+    runner.invoke(app, ["--settings", str(settings), "poll", "--once"], env={"COLUMNS": "200"})
+    out = cli("--settings", str(settings), "sources")
+    assert "hackernews" in out and "HTTP 500" in out
