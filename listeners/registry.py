@@ -19,6 +19,8 @@ LISTENERS: dict[str, str] = {
     "instagram": "listeners.instagram:InstagramListener",
     "mastodon": "listeners.mastodon:MastodonListener",
     "bluesky": "listeners.bluesky:BlueskyListener",
+    "stackexchange": "listeners.stackexchange:StackExchangeListener",
+    "youtube": "listeners.youtube:YouTubeListener",
     "web": "listeners.web:WebListener",
 }
 
