@@ -22,15 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classifiers.triager import Triager  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.machine import describe, peak_rss_mb  # noqa: E402
 from classifiers.triage import TriageInput  # noqa: E402
+from classifiers.triager import Triager  # noqa: E402
 from listeners.http import HttpClient  # noqa: E402
-from listenpost import config  # noqa: E402
-from listenpost.pipeline import poll_source  # noqa: E402
+from listenpost import config, logs  # noqa: E402
+from listenpost.pipeline import poll_source, process  # noqa: E402
 from listenpost.runtime import build  # noqa: E402
 from listenpost.scheduler import build_scheduler  # noqa: E402
 from tests.fakes.hackernews import FakeHackerNews, comment, story  # noqa: E402
@@ -99,7 +99,7 @@ def bench_ingest(rt, hn: FakeHackerNews, n: int, rng: random.Random) -> tuple[fl
     result = poll_source(rt, "Acme", "hackernews")
     took = time.perf_counter() - start
     assert result.error is None, result.error
-    return n / took, result.new
+    return result.new / took, result.new
 
 
 def bench_triage(triager: Triager, n: int, rng: random.Random) -> float:
@@ -111,21 +111,23 @@ def bench_triage(triager: Triager, n: int, rng: random.Random) -> float:
 
 
 def bench_latency(rt, hn: FakeHackerNews, slack: FakeSlack, posts: int) -> list[float]:
+    process(rt)  # triage and alert the ingest backlog first: latency is measured on a calm queue
     scheduler = build_scheduler(rt)
     scheduler.start()
     latencies: list[float] = []
     try:
-        time.sleep(1.0)  # let the first poll drain what bench_ingest left
+        time.sleep(1.0)
         for i in range(posts):
-            before = len(slack.messages)
-            text = f"Acme Cloud outage: the API is down and our customers are furious ({i})"
+            marker = f"[latency probe {i}]"
+            text = f"Acme Cloud outage: the API is down and our customers are furious {marker}"
             appeared = time.perf_counter()
             hn.items.append(story(900_000 + i, int(time.time()), text))
             deadline = appeared + 60
-            while len(slack.messages) == before and time.perf_counter() < deadline:
+            while time.perf_counter() < deadline:
+                if any(marker in m.get("text", "") for m in slack.messages[-5:]):
+                    latencies.append(time.perf_counter() - appeared)
+                    break
                 time.sleep(0.005)
-            if len(slack.messages) > before:
-                latencies.append(time.perf_counter() - appeared)
             time.sleep(random.uniform(0, 0.5))
     finally:
         scheduler.shutdown(wait=True)
@@ -145,6 +147,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=2, help="poll interval, seconds")
     args = parser.parse_args()
     rng = random.Random(7)
+    logs.setup({}, verbose=False)
     console = Console()
     with tempfile.TemporaryDirectory() as tmpdir, FakeServer() as srv, FakeSlack() as slack:
         hn = FakeHackerNews(srv)
@@ -168,7 +171,7 @@ def main() -> None:
     table.add_row(
         "ingest",
         f"{ingest_rate:,.0f} mentions/s",
-        f"{args.mentions} fetched, {stored} stored (HN fake, SQLite)",
+        f"{stored} stored of {args.mentions} posts (rest excluded by the query); HN fake, SQLite",
     )
     table.add_row("model load", f"{load_s:.2f} s", triager.model_version)
     table.add_row("triage", f"{triage_rate:,.0f} mentions/s", f"{args.triage} mentions, CPU")

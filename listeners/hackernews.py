@@ -58,6 +58,7 @@ class SearchResponse(BaseModel):
     hits: list[Hit]
     page: int
     nbPages: int
+    nbHits: int = 0
 
 
 def to_mention(hit: Hit) -> Mention:
@@ -98,9 +99,9 @@ class HackerNewsListener(Listener):
         searches = to_algolia(query)  # Algolia has no OR: one search per alternative
         fetched: dict[str, int] = {}
         for number, terms in enumerate(searches, start=1):
-            page = 0
+            page, ceiling = 0, None
             while True:
-                body = self._fetch(terms, page, mark.floor)
+                body = self._fetch(terms, page, mark.floor, ceiling)
                 mentions = []
                 for hit in body.hits:
                     if hit.objectID not in fetched and mark.is_new(hit.objectID, hit.created_at_i):
@@ -109,6 +110,13 @@ class HackerNewsListener(Listener):
                             mentions.append(mention)
                     fetched[hit.objectID] = hit.created_at_i
                 done = not body.hits or body.page + 1 >= body.nbPages
+                reached = body.page * self.settings.hits_per_page + len(body.hits)
+                if done and body.hits and body.nbHits > reached:
+                    # Algolia stops paging at 1,000 hits; a busy window continues below the
+                    # oldest hit seen (ids already fetched are skipped), so none is missed.
+                    oldest = min(h.created_at_i for h in body.hits)
+                    if ceiling is None or oldest < ceiling:
+                        page, ceiling, done = -1, oldest, False
                 last = done and number == len(searches)
                 yield Page(mentions, mark.advance(fetched.items()).dumps() if last else None)
                 if done:
@@ -120,15 +128,20 @@ class HackerNewsListener(Listener):
         search at about 1,000 results)."""
         return Watermark.reaching_back_to(since).dumps()
 
-    def _fetch(self, terms: str, page: int, floor: int | None) -> SearchResponse:
+    def _fetch(
+        self, terms: str, page: int, floor: int | None, ceiling: int | None = None
+    ) -> SearchResponse:
         params: dict[str, str | int] = {
             "query": terms,
             "tags": self._tags(),
             "hitsPerPage": self.settings.hits_per_page,
             "page": page,
         }
-        if floor is not None:
-            params["numericFilters"] = f"created_at_i>={floor}"
+        bounds = [f"created_at_i>={floor}"] if floor is not None else []
+        if ceiling is not None:
+            bounds.append(f"created_at_i<={ceiling}")
+        if bounds:
+            params["numericFilters"] = ",".join(bounds)
         response = self.http.get(f"{self.base_url}/search_by_date", params=params)
         return read_model(response, SearchResponse)
 

@@ -70,3 +70,6 @@ def setup(env: Mapping[str, str], verbose: bool = False) -> None:
     noisy = ("httpx", "httpcore", "apscheduler", "urllib3", "filelock", "transformers", "alembic")
     for name in noisy:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" is coalescing doing its job when a
+    # poll outlasts its interval, not something to act on.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

@@ -129,6 +129,7 @@ class FakeHackerNews:
             if _words_match(query, h) and _tags_match(tags, h) and _numeric_match(numeric, h)
         ]
         hits.sort(key=lambda h: h["created_at_i"], reverse=True)
+        nb_hits = len(hits)  # the true count; pages stop at the pagination limit
         hits = hits[:PAGINATION_LIMIT]
         nb_pages = math.ceil(len(hits) / per_page) if per_page else 0
         window = hits[page * per_page : (page + 1) * per_page]
@@ -136,7 +137,7 @@ class FakeHackerNews:
         return Response.json(
             {
                 "hits": [{**h, "_highlightResult": _highlight(h)} for h in window],
-                "nbHits": len(hits),
+                "nbHits": nb_hits,
                 "page": page,
                 "nbPages": nb_pages,
                 "hitsPerPage": per_page,

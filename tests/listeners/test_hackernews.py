@@ -214,3 +214,18 @@ def test_an_unreadable_cursor_starts_over_instead_of_failing(
 ) -> None:
     hn.items = [story(1, NOW, "acme")]
     assert ids(run(listener(hn, http), "acme", "not json{")) == ["1"]
+
+
+def test_a_window_busier_than_algolias_1000_hit_cap_is_fetched_in_full(
+    server: FakeServer, http: HttpClient
+) -> None:
+    hn = FakeHackerNews(server)
+    now = int(time.time())
+    hn.items.extend(story(5000 + i, now - 2600 + i, f"Acme post {i}") for i in range(2500))
+    listener = HackerNewsListener(
+        HackerNewsSettings(base_url=hn.base_url, hits_per_page=500), http, {}
+    )
+    pages = list(listener.search(parse("acme"), None))
+    ids = [m.native_id for p in pages for m in p.mentions]
+    assert len(ids) == len(set(ids)) == 2500
+    assert any("created_at_i<=" in (r.arg("numericFilters") or "") for r in hn.searches)
