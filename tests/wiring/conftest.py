@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from classifiers.triager import Triager
 
+from classifiers.triager import Triager
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.server import FakeServer
 from tests.fakes.slack import FakeSlack
