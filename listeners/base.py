@@ -80,6 +80,10 @@ class Listener(ABC):
         """
         raise NotConfigured(f"{self.name} cannot search history; it only hears new posts")
 
+    def query_note(self, query: Query) -> str | None:
+        """Anything a person should know about how this network receives `query` (doctor)."""
+        return None
+
     def check(self) -> str:
         """One cheap request proving the source answers; returns a short description for doctor."""
         self.http.get(self.base_url)

@@ -255,6 +255,12 @@ class HttpClient:
             time.sleep(delay)
             attempt += 1
 
+    def budget(self, url: str) -> Budget | None:
+        """What the network last said about requests left on `url`'s host (None: it never said)."""
+        host = httpx.URL(url).netloc.decode("ascii")
+        with self._lock:
+            return self._budgets.get(host)
+
     def close(self) -> None:
         self._client.close()
 

@@ -15,6 +15,7 @@ LISTENERS: dict[str, str] = {
     "hackernews": "listeners.hackernews:HackerNewsListener",
     "reddit": "listeners.reddit:RedditListener",
     "rss": "listeners.rss:RssListener",
+    "x": "listeners.x:XListener",
     "facebook": "listeners.facebook:FacebookListener",
     "instagram": "listeners.instagram:InstagramListener",
     "mastodon": "listeners.mastodon:MastodonListener",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from rich.console import Console
 from rich.table import Table
 
+from listeners.base import SourceSettings
 from listenpost.config import Settings
 from listenpost.runtime import USER_AGENT, build_sender
 
@@ -65,9 +66,14 @@ def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> 
     try:
         for name, source_settings in settings.source_settings().items():
 
-            def source(name: str = name, source_settings=source_settings) -> str:
+            def source(name: str = name, source_settings: SourceSettings = source_settings) -> str:
                 listener = registry.load(name)(source_settings, http, env)
-                return f"reachable: {listener.check()}"
+                notes = [
+                    f"{brand.name}: {note}"
+                    for brand in settings.brands
+                    if (note := listener.query_note(brand.parsed))
+                ]
+                return "; ".join([f"reachable: {listener.check()}", *notes])
 
             rows.append(_check(f"source {name}", source))
     finally:
