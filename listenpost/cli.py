@@ -284,7 +284,7 @@ def backfill(
 
 @app.command()
 def sources() -> None:
-    """Each source: schedule, last success, last error, next run."""
+    """Each source: schedule, last success, last error, next run, rate-limit budget left."""
     from storage import Store
 
     settings = _settings()
@@ -295,7 +295,7 @@ def sources() -> None:
     finally:
         store.close()
     table = Table(title="sources", title_justify="left")
-    for col in ("brand", "source", "every", "last success", "last error", "next run"):
+    for col in ("brand", "source", "every", "last success", "last error", "next run", "budget"):
         table.add_column(col)
     for b in settings.brands:
         for name, source_settings in configured.items():
@@ -307,6 +307,7 @@ def sources() -> None:
                 _when(s.last_success if s else None),
                 _short_error(s),
                 _next_run(s, source_settings.interval),
+                (s.rate_budget if s else None) or "—",
             )
     console.print(table, highlight=False)
 

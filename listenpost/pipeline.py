@@ -16,6 +16,7 @@ from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
 from classifiers.triage import TriageInput
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
+from listeners.http import Budget
 from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
 from listenpost.runtime import Runtime
 from storage.records import SourceState
@@ -89,9 +90,21 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
             log.error("%s/%s: %s (stored data and cursor kept)", brand, source, result.error)
         rt.store.record_error(brand, source, result.error, now, disabled_until)
         result.skipped_until = disabled_until
+    if budget := describe_budget(rt.http.budget(listener.base_url)):
+        rt.store.record_budget(brand, source, budget)
     if result.new:
         log.info("%s/%s: %d new mention(s)", brand, source, result.new)
     return result
+
+
+def describe_budget(budget: Budget | None) -> str | None:
+    """'57 left, resets 12:05 UTC': the network's own figure, as `listenpost sources` shows it."""
+    if budget is None or budget.remaining is None:
+        return None
+    text = f"{budget.remaining:g} left"
+    if budget.reset_at is not None:
+        text += f", resets {budget.reset_at:%H:%M} UTC"
+    return text
 
 
 def _failing_since_success(state: SourceState) -> bool:

@@ -48,3 +48,4 @@ class SourceState:
     last_error_at: datetime | None
     disabled_until: datetime | None
     cursor: str | None
+    rate_budget: str | None = None

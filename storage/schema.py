@@ -120,4 +120,5 @@ source_state = Table(
     Column("last_error", Text),
     Column("last_error_at", UTCDateTime),
     Column("disabled_until", UTCDateTime),
+    Column("rate_budget", Text),  # what the network last said about requests left (0002)
 )

@@ -301,6 +301,11 @@ class Store:
                 disabled_until=disabled_until,
             )
 
+    def record_budget(self, brand: str, source: str, budget: str) -> None:
+        """The network's own word on requests left, for `listenpost sources` to show."""
+        with self.engine.begin() as conn:
+            self._set_state(conn, brand, source, rate_budget=budget[:200])
+
     def source_state(self, brand: str, source: str) -> SourceState | None:
         with self.engine.begin() as conn:
             row = conn.execute(
@@ -342,5 +347,6 @@ def _state(row: Any) -> SourceState:
         last_error_at=row.last_error_at,
         disabled_until=row.disabled_until,
         cursor=row.cursor,
+        rate_budget=row.rate_budget,
     )
 

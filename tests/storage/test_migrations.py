@@ -61,3 +61,25 @@ def test_ping_names_the_backend(store: Store, url: str) -> None:
         assert described.startswith("sqlite 3.") and "(WAL)" in described
     else:
         assert described.startswith("postgresql 1")
+
+
+def test_a_database_from_the_first_release_upgrades_in_place(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = db.create(url)
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            text("INSERT INTO source_state (brand, source, cursor) VALUES ('A', 'x', 'c')")
+        )
+    engine.dispose()
+    store = Store(url)
+    assert store.get_cursor("A", "x") == "c"
+    store.record_budget("A", "x", "57 left")
+    assert store.source_state("A", "x").rate_budget == "57 left"
+    store.close()

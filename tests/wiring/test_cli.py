@@ -110,3 +110,20 @@ def test_sources_table_shows_last_error(settings: Path, hn: FakeHackerNews) -> N
     runner.invoke(app, ["--settings", str(settings), "poll", "--once"], env={"COLUMNS": "200"})
     out = cli("--settings", str(settings), "sources")
     assert "hackernews" in out and "HTTP 500" in out
+
+
+def test_sources_shows_the_rate_limit_budget_the_network_reported(tmp_path: Path) -> None:
+    from tests.fakes.reddit import FakeReddit, post
+    from tests.fakes.server import FakeServer
+
+    with FakeServer() as srv:
+        reddit = FakeReddit(srv)
+        reddit.remaining = 58.0
+        reddit.posts.append(post("abc", NOW - 30, "Acme billing charged me twice"))
+        path = tmp_path / "settings.toml"
+        path.write_text(
+            settings_text(tmp_path / "lp.db", {"reddit": {"base_url": reddit.base_url}})
+        )
+        cli("--settings", str(path), "poll", "--once")
+    out = cli("--settings", str(path), "sources")
+    assert "57 left, resets" in out
