@@ -12,6 +12,7 @@ by the poll interval: that is the number to tune in settings.toml).
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import sys
 import tempfile
@@ -148,6 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     logs.setup({}, verbose=False)
+    logging.getLogger().setLevel(logging.WARNING)  # the table, not per-poll chatter
     console = Console()
     with tempfile.TemporaryDirectory() as tmpdir, FakeServer() as srv, FakeSlack() as slack:
         hn = FakeHackerNews(srv)
