@@ -94,8 +94,13 @@ class HackerNewsListener(Listener):
     settings: HackerNewsSettings
 
     def search(self, query: Query, cursor: str | None) -> Iterator[Page]:
-        """Newest first, so the cursor rides only on the very last page of the last search."""
+        """Newest first, so the cursor rides only on the very last page of the last search.
+
+        The first run (no cursor) stays within Algolia's newest 1,000 hits instead of walking
+        back through years of history: that is what `listenpost backfill` is for.
+        """
         mark = Watermark.load(cursor)
+        first_run = cursor is None
         searches = to_algolia(query)  # Algolia has no OR: one search per alternative
         fetched: dict[str, int] = {}
         for number, terms in enumerate(searches, start=1):
@@ -111,7 +116,7 @@ class HackerNewsListener(Listener):
                     fetched[hit.objectID] = hit.created_at_i
                 done = not body.hits or body.page + 1 >= body.nbPages
                 reached = body.page * self.settings.hits_per_page + len(body.hits)
-                if done and body.hits and body.nbHits > reached:
+                if done and not first_run and body.hits and body.nbHits > reached:
                     # Algolia stops paging at 1,000 hits; a busy window continues below the
                     # oldest hit seen (ids already fetched are skipped), so none is missed.
                     oldest = min(h.created_at_i for h in body.hits)

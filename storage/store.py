@@ -18,6 +18,7 @@ from listeners.mention import Mention, Metrics
 from storage import db
 from storage.ingest import save_mentions
 from storage.records import OutboxItem, SourceState, StoredMention
+from storage.sanitize import storable
 from storage.schema import mention_brands, mentions, outbox, source_state, triage
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -60,7 +61,7 @@ class Store:
         """
         now = now or _now()
         with self.engine.begin() as conn:
-            linked = save_mentions(conn, brand, source, page, now)
+            linked = save_mentions(conn, brand, source, [storable(m) for m in page], now)
             if cursor is not None:
                 self._set_state(conn, brand, source, cursor=cursor)
         return linked

@@ -225,7 +225,22 @@ def test_a_window_busier_than_algolias_1000_hit_cap_is_fetched_in_full(
     listener = HackerNewsListener(
         HackerNewsSettings(base_url=hn.base_url, hits_per_page=500), http, {}
     )
-    pages = list(listener.search(parse("acme"), None))
-    ids = [m.native_id for p in pages for m in p.mentions]
-    assert len(ids) == len(set(ids)) == 2500
+    since = listener.backfill_cursor(datetime.fromtimestamp(now - 3600, UTC))
+    pages = list(listener.search(parse("acme"), since))
+    found = [m.native_id for p in pages for m in p.mentions]
+    assert len(found) == len(set(found)) == 2500
     assert any("created_at_i<=" in (r.arg("numericFilters") or "") for r in hn.searches)
+
+
+def test_the_first_run_does_not_walk_back_through_years_of_history(
+    server: FakeServer, http: HttpClient
+) -> None:
+    hn = FakeHackerNews(server)
+    now = int(time.time())
+    hn.items.extend(story(5000 + i, now - 86_400 * i, f"Acme post {i}") for i in range(1500))
+    listener = HackerNewsListener(
+        HackerNewsSettings(base_url=hn.base_url, hits_per_page=500), http, {}
+    )
+    pages = list(listener.search(parse("acme"), None))
+    assert sum(len(p.mentions) for p in pages) == 1000  # Algolia's window, nothing older
+    assert pages[-1].cursor is not None
