@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from alerts.render import render
-from alerts.sender import DeliveryFailed, RetryLater, Sender
+from alerts.sender import DeliveryFailed, Misconfigured, RetryLater, Sender
 from storage.records import OutboxItem
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CLAIM_LEASE = timedelta(minutes=2)  # a sender that died mid-send releases its alert after this
+SETUP_PAUSE = timedelta(minutes=10)  # revoked token, app not in channel: check again after this
 BACKOFF_BASE = 30.0  # seconds before the first retry after a 5xx or network error
 BACKOFF_CAP = 3600.0  # never wait more than an hour between tries
 BATCH = 50
@@ -72,11 +74,14 @@ class _Pass:
     max_attempts: int
     report: DeliveryReport = field(default_factory=DeliveryReport)
     paused: set[str] = field(default_factory=set)
+    stopped: bool = False  # the sender itself is misconfigured: nothing more this pass
 
     def deliver(self, item: OutboxItem) -> None:
-        if item.channel in self.paused:
+        if self.stopped or item.channel in self.paused:
             self.report.deferred += 1
             return
+        if not self.store.claim(item.id, self.now, self.now + CLAIM_LEASE):
+            return  # another process on this database is sending it
         where = f"alert {item.id} (route {item.route}, mention {item.mention.id}) to {item.channel}"
         try:
             text, blocks = render(item.mention)
@@ -96,6 +101,17 @@ class _Pass:
             self.store.mark_retry(item.id, exc.reason, until)
             self.store.pause_channel(item.channel, until)
             self.report.retried += 1
+        except Misconfigured as exc:
+            until = self.now + SETUP_PAUSE
+            scope = "every channel" if exc.whole_sender else item.channel
+            log.error("%s: %s; holding alerts for %s until it is fixed", where, exc.error, scope)
+            self.store.mark_retry(item.id, exc.error, until)
+            self.store.pause_channel(None if exc.whole_sender else item.channel, until)
+            self.report.retried += 1
+            if exc.whole_sender:
+                self.stopped = True
+            else:
+                self.paused.add(item.channel)
         except DeliveryFailed as exc:
             log.error("%s failed: %s", where, exc.error)
             self._fail(item, exc.error)
@@ -116,6 +132,9 @@ class _Pass:
         not_before = self.now + backoff(item.attempts)
         log.warning("%s: %s; retry %d at %s", where, reason, attempt, not_before.isoformat())
         self.store.mark_retry(item.id, reason, not_before)
+        # Hold the channel's queue too: its waiting alerts must not fill every batch of due
+        # alerts while other channels starve behind them.
+        self.store.pause_channel(item.channel, not_before)
         self.report.retried += 1
 
     def _fail(self, item: OutboxItem, error: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from classifiers.triage import SENTIMENTS, URGENCIES, urgency_rank
 from storage.records import StoredMention
@@ -58,6 +59,17 @@ class Route:
         )
 
 
-def decide(mention: StoredMention, routes: Sequence[Route]) -> list[Route]:
-    """Every route the mention goes to; one alert is queued per route."""
+def decide(
+    mention: StoredMention,
+    routes: Sequence[Route],
+    max_age: timedelta | None = None,
+    now: datetime | None = None,
+) -> list[Route]:
+    """Every route the mention goes to; one alert is queued per route.
+
+    A post older than `max_age` is stored and triaged but alerts nobody: a first poll, a new
+    brand or a backfill must not page the team about last year's complaints.
+    """
+    if max_age is not None and mention.created_at < (now or datetime.now(UTC)) - max_age:
+        return []
     return [route for route in routes if route.matches(mention)]

@@ -40,6 +40,18 @@ class DeliveryFailed(Exception):
         self.error = error
 
 
+class Misconfigured(DeliveryFailed):
+    """Our setup is wrong (revoked token, app not in the channel), not the message.
+
+    Failing every queued alert would lose them all to one typo; the outbox holds them instead
+    (`whole_sender`: every channel, else just this one) until a person fixes the setup.
+    """
+
+    def __init__(self, error: str, whole_sender: bool) -> None:
+        super().__init__(error)
+        self.whole_sender = whole_sender
+
+
 class Sender(Protocol):
     def send(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> Delivery: ...
 

@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from alerts.sender import Delivery, DeliveryFailed, RetryLater
+from alerts.sender import Delivery, DeliveryFailed, Misconfigured, RetryLater
 
 DEFAULT_RETRY_AFTER = 30.0  # a 429 without a usable Retry-After header still means "wait"
 MAX_RETRY_AFTER = 24 * 3600.0  # a garbled header must not park the channel for years
@@ -26,6 +26,21 @@ TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
+# Setup problems a person fixes; alerts wait for the fix instead of failing.
+SENDER_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "missing_scope",
+        "no_permission",
+        "ekm_access_denied",
+        "team_access_not_granted",
+    }
+)
+CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 _HINTS = {
     "channel_not_found": "check the channel name or ID in the alert routes",
     "not_in_channel": "invite the Slack app to the channel (/invite @yourapp)",
@@ -89,7 +104,12 @@ def classify(exc: SlackApiError) -> RetryLater | DeliveryFailed:
     if status >= 500 or status == 408 or error in TRANSIENT_ERRORS:
         return RetryLater(f"Slack error {error} (HTTP {status})")
     hint = _HINTS.get(error)
-    return DeliveryFailed(f"{error}: {hint}" if hint else error)
+    message = f"{error}: {hint}" if hint else error
+    if error in SENDER_ERRORS:
+        return Misconfigured(message, whole_sender=True)
+    if error in CHANNEL_ERRORS:
+        return Misconfigured(message, whole_sender=False)
+    return DeliveryFailed(message)
 
 
 def retry_after(headers: Mapping[str, Any], now: datetime | None = None) -> float:

@@ -17,6 +17,8 @@ KEY_LIMIT = 255  # mentions.native_id, author, in_reply_to: String(255)
 
 
 def clean_text(text: str) -> str:
+    if not isinstance(text, str):
+        return text  # not ours to repair: the database's own check reports it
     repaired = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return repaired.replace("\x00", "")
 

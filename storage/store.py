@@ -21,7 +21,7 @@ from storage.records import OutboxItem, SourceState, StoredMention
 from storage.sanitize import storable
 from storage.schema import mention_brands, mentions, outbox, source_state, triage
 
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
 
 
 def _now() -> datetime:
@@ -150,10 +150,7 @@ class Store:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(outbox)
-                .where(
-                    outbox.c.status == PENDING,
-                    or_(outbox.c.not_before.is_(None), outbox.c.not_before <= now),
-                )
+                .where(_claimable(now))
                 .order_by(outbox.c.id)  # oldest first: alerts arrive in the order they happened
                 .limit(limit)
             ).all()
@@ -169,27 +166,46 @@ class Store:
             outbox_id, status=DELIVERED, channel_id=channel_id, ts=ts, delivered_at=now
         )
 
-    def mark_retry(self, outbox_id: int, error: str, not_before: datetime) -> None:
-        self._outbox_update(
-            outbox_id, attempts=outbox.c.attempts + 1, last_error=error, not_before=not_before
-        )
+    def claim(self, outbox_id: int, now: datetime, lease: datetime) -> bool:
+        """Take an alert for sending; False if another process holds it or it is not due.
 
-    def pause_channel(self, channel: str, until: datetime) -> int:
-        """Hold every pending alert for `channel` until `until` without counting an attempt.
-
-        Slack's Retry-After is per channel: sending the next queued alert early would only earn
-        another 429. Returns how many alerts were held.
+        Two processes on one database (`run` plus a cron `poll --once` or a `backfill`) must not
+        both post the same alert. A claim expires at `lease`, so a sender that died mid-send
+        hands the alert back instead of holding it forever.
         """
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(outbox)
-                .where(
-                    outbox.c.channel == channel,
-                    outbox.c.status == PENDING,
-                    or_(outbox.c.not_before.is_(None), outbox.c.not_before < until),
-                )
-                .values(not_before=until)
+                .where(outbox.c.id == outbox_id, _claimable(now))
+                .values(status=SENDING, not_before=lease)
             )
+        return bool(result.rowcount)
+
+    def mark_retry(self, outbox_id: int, error: str, not_before: datetime) -> None:
+        self._outbox_update(
+            outbox_id,
+            status=PENDING,
+            attempts=outbox.c.attempts + 1,
+            last_error=error,
+            not_before=not_before,
+        )
+
+    def pause_channel(self, channel: str | None, until: datetime) -> int:
+        """Hold every pending alert for `channel` (None: every channel) until `until`, without
+        counting an attempt.
+
+        Slack's Retry-After is per channel: sending the next queued alert early would only earn
+        another 429; a revoked token holds everything until a person fixes it. Returns how many
+        alerts were held.
+        """
+        held = [
+            outbox.c.status.in_((PENDING, SENDING)),
+            or_(outbox.c.not_before.is_(None), outbox.c.not_before < until),
+        ]
+        if channel is not None:
+            held.append(outbox.c.channel == channel)
+        with self.engine.begin() as conn:
+            result = conn.execute(update(outbox).where(*held).values(not_before=until))
         return result.rowcount or 0
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
@@ -337,6 +353,14 @@ class Store:
                 return f"sqlite {version} ({str(mode).upper()}) at {self.engine.url.database}"
             version = conn.exec_driver_sql("show server_version").scalar()
             return f"{self.engine.dialect.name} {version}"
+
+
+def _claimable(now: datetime) -> Any:
+    """Due and not held: pending, or a claim whose lease ran out (its sender died)."""
+    return and_(
+        outbox.c.status.in_((PENDING, SENDING)),
+        or_(outbox.c.not_before.is_(None), outbox.c.not_before <= now),
+    )
 
 
 def _state(row: Any) -> SourceState:

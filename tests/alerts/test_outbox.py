@@ -106,7 +106,7 @@ def test_permanent_error_marks_failed_and_is_never_retried(
     store: Store, slack: FakeSlack, sender: SlackSender
 ) -> None:
     queue(store, [mention()])
-    slack.error("channel_not_found")
+    slack.error("msg_too_long")
 
     assert deliver_due(store, sender, now=T0) == DeliveryReport(failed=1)
     assert store.due_alerts(T0 + timedelta(days=30)) == []
@@ -219,3 +219,46 @@ def test_a_429_storm_delivers_everything_once_in_order_without_early_sends(
     assert len(slack.posts) == 7  # 5 messages + 2 rate-limited attempts, nothing more
     assert [m["text"].split("(#")[1][0] for m in slack.messages] == ["1", "2", "3", "4", "5"]
     assert store.delivered_count() == 5
+
+
+def test_a_revoked_token_holds_every_alert_until_fixed_instead_of_failing_them(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    queue(store, [mention(n) for n in range(1, 31)])
+    slack.error("token_revoked")
+    report = deliver_due(store, sender, now=T0)
+    assert report.failed == 0 and report.sent == 0
+    assert len(slack.posts) == 1  # one refusal, not thirty
+    assert deliver_due(store, sender, now=T0 + timedelta(minutes=5)) == DeliveryReport()
+    later = deliver_due(store, sender, now=T0 + timedelta(minutes=11))
+    assert later.sent == 30 and store.delivered_count() == 30
+
+
+def test_an_unknown_channel_holds_only_that_channel(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    routes = [Route("a", "#gone"), Route("b", "#brand-alerts")]
+    queue(store, [mention(1)], routes=routes)
+    slack.error("channel_not_found", channel="#gone")
+    report = deliver_due(store, sender, now=T0)
+    assert report.sent == 1 and report.failed == 0
+    assert [m["channel"] for m in slack.messages] == ["#brand-alerts"]
+
+
+def test_two_processes_on_one_database_send_each_alert_once(db_url: str, slack: FakeSlack) -> None:
+    first, second = Store(db_url), Store(db_url)
+    queue(first, [mention(n) for n in range(1, 11)])
+    sender = SlackSender(slack.token, base_url=slack.base_url)
+    due = first.due_alerts(T0)
+    assert len(due) == 10
+    # The second process starts its pass after the first claimed some alerts.
+    for item in due[:5]:
+        assert first.claim(item.id, T0, T0 + timedelta(minutes=2))
+    deliver_due(second, sender, now=T0)
+    assert len(slack.messages) == 5
+    assert deliver_due(second, sender, now=T0 + timedelta(minutes=1)).sent == 0
+    # The first process died holding five claims: they come back once the lease runs out.
+    assert deliver_due(second, sender, now=T0 + timedelta(minutes=3)).sent == 5
+    assert len(slack.messages) == 10 and second.delivered_count() == 10
+    first.close()
+    second.close()
