@@ -15,7 +15,8 @@ from datetime import datetime
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from listeners.errors import ListenerError, NotConfigured, RateLimited
-from listenpost.pipeline import utcnow
+from listeners.mention import Page
+from listenpost.pipeline import save_page, utcnow
 from listenpost.runtime import Runtime
 
 
@@ -68,7 +69,7 @@ def backfill_one(
             if page.cursor is not None:
                 marker = _marker(since, page.cursor, done=False)
                 cursor = page.cursor
-            result.new += len(rt.store.save_page(brand, _key(source), page.mentions, marker))
+            result.new += len(save_page(rt, brand, _key(source), Page(page.mentions, marker)))
             result.pages += 1
             if progress and task is not None:
                 progress.update(

@@ -17,6 +17,7 @@ from alerts.routes import decide
 from classifiers.triage import TriageInput
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget
+from listeners.mention import Page
 from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
 from listenpost.runtime import Runtime
 from storage.records import SourceState
@@ -69,7 +70,7 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
     disabled_until: datetime | None = None
     try:
         for page in listener.search(query, cursor):
-            result.new += len(rt.store.save_page(brand, source, page.mentions, page.cursor))
+            result.new += len(save_page(rt, brand, source, page))
             result.pages += 1
     except RateLimited as exc:
         result.error, disabled_until = f"rate limited: {exc}", exc.until
@@ -95,6 +96,38 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
     if result.new:
         log.info("%s/%s: %d new mention(s)", brand, source, result.new)
     return result
+
+
+def save_page(rt: Runtime, brand: str, source: str, page: Page) -> list[int]:
+    """Commit a page with its cursor; if the database refuses it, store its mentions one by one.
+
+    One post the database cannot hold must not stop a source forever (the same page would fail
+    on every poll): it is logged with its id and link, everything else is kept, and the cursor
+    moves on only after the rest is committed.
+    """
+    try:
+        return rt.store.save_page(brand, source, page.mentions, page.cursor)
+    except Exception as exc:
+        if not page.mentions:
+            raise
+        log.warning("%s/%s: page refused (%s); storing its mentions one by one", brand, source, exc)
+    stored: list[int] = []
+    for mention in page.mentions:
+        try:
+            stored += rt.store.save_page(brand, source, [mention], None)
+        except Exception as exc:
+            log.error(
+                "%s/%s: could not store %s %s (%s): %s",
+                brand,
+                source,
+                mention.network,
+                mention.native_id,
+                mention.url,
+                exc,
+            )
+    if page.cursor is not None:
+        rt.store.save_page(brand, source, [], page.cursor)
+    return stored
 
 
 def describe_budget(budget: Budget | None) -> str | None:
@@ -132,10 +165,13 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
 
 
 def _brand_terms(rt: Runtime, brands: Iterable[str]) -> list[str]:
+    configured = {b.name: b for b in rt.settings.brands}
     terms: list[str] = []
     for name in brands:
         terms.append(name)
-        terms.extend(_atom_text(a) for alt in alternatives(rt.brand(name).parsed) for a in alt)
+        if name in configured:  # a brand renamed or removed since keeps its stored mentions
+            parsed = configured[name].parsed
+            terms.extend(_atom_text(a) for alt in alternatives(parsed) for a in alt)
     return list(dict.fromkeys(terms))
 
 
@@ -155,7 +191,12 @@ def route_pending(rt: Runtime, batch: int = 256) -> int:
     """Decide which triaged mentions go where and put them in the outbox, exactly once."""
     enqueued = 0
     while pending := rt.store.unrouted(limit=batch):
-        alerts = [(m.id, r.name, r.channel) for m in pending for r in decide(m, rt.routes)]
+        now = utcnow()
+        alerts = [
+            (m.id, r.name, r.channel)
+            for m in pending
+            for r in decide(m, rt.routes, rt.settings.alerts.max_age_delta, now)
+        ]
         enqueued += rt.store.enqueue_alerts(alerts, [m.id for m in pending])
     return enqueued
 
@@ -164,8 +205,15 @@ def process(rt: Runtime, now: datetime | None = None) -> CycleReport:
     """Triage, route and deliver whatever is waiting; safe to call at any time."""
     with rt.process_lock:
         report = CycleReport()
-        report.triaged = triage_pending(rt)
-        report.enqueued = route_pending(rt)
+        # Each stage stands alone: a triage failure must not hold back alerts already queued.
+        try:
+            report.triaged = triage_pending(rt)
+        except Exception:
+            log.exception("triage failed; mentions stay untriaged and are retried next cycle")
+        try:
+            report.enqueued = route_pending(rt)
+        except Exception:
+            log.exception("routing failed; mentions stay unrouted and are retried next cycle")
         report.delivery = deliver_due(rt.store, rt.sender, now=now or utcnow())
         return report
 

@@ -52,3 +52,17 @@ def test_a_typo_in_a_route_fails_at_start_up() -> None:
         Route(name="x", channel="#x", sentiments=["negatve"])
     with pytest.raises(ValueError, match="unknown urgency 'urgent'"):
         Route(name="x", channel="#x", min_urgency="urgent")
+
+
+def test_posts_older_than_max_age_alert_nobody() -> None:
+    from datetime import timedelta
+
+    route = Route(name="default", channel="#a")
+    fresh = stored(triage=triage(sentiment="negative"))
+    now = fresh.created_at + timedelta(hours=2)
+    assert decide(fresh, [route], max_age=timedelta(hours=24), now=now) == [route]
+    old = stored(
+        triage=triage(sentiment="negative"), created_at=fresh.created_at - timedelta(days=3)
+    )
+    assert decide(old, [route], max_age=timedelta(hours=24), now=now) == []
+    assert decide(old, [route], now=now) == [route]  # no max_age: age does not matter

@@ -75,8 +75,9 @@ def test_process_killed_between_fetch_and_commit_loses_nothing(tmp_path, hn) -> 
     )
     env = {k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}
     cmd = [sys.executable, "-m", "listenpost.cli", "--settings", str(path), "poll", "--once"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 60
         while not any(r.arg("page") == "1" for r in hn.searches) and time.time() < deadline:
@@ -98,3 +99,36 @@ def test_process_killed_between_fetch_and_commit_loses_nothing(tmp_path, hn) -> 
     assert ids == [str(100 + i) for i in range(6)]
     assert store.get_cursor("Acme", "hackernews") is not None
     store.close()
+
+
+def test_a_mention_the_database_refuses_does_not_stall_its_source(
+    tmp_path,
+    hn,
+    slack,
+    triager,
+    caplog,
+) -> None:
+    hn.items += [
+        story(1, NOW - 60, "Acme outage, the whole thing is down"),
+        story(2, NOW - 50, "Acme poisoned post"),
+        story(3, NOW - 40, "Acme billing charged me twice"),
+    ]
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        settings_text(tmp_path / "lp.db", {"hackernews": {"base_url": hn.base_url}}, slack.base_url)
+    )
+    rt = build(config.load(path), {"SLACK_BOT_TOKEN": slack.token}, http=HttpClient(retries=0))
+    rt.__dict__["triager"] = triager
+    real_save = rt.store.save_page
+
+    def refuse_poison(brand, source, page, cursor, now=None):
+        if any(m.native_id == "2" for m in page):
+            raise ValueError("value too long for type character varying(255)")
+        return real_save(brand, source, page, cursor, now)
+
+    rt.store.save_page = refuse_poison  # type: ignore[method-assign]
+    report = run_cycle(rt)
+    assert report.polls[0].error is None and report.new == 2
+    assert rt.store.get_cursor("Acme", "hackernews") is not None  # the source moves on
+    assert any("could not store hackernews 2" in r.getMessage() for r in caplog.records)
+    rt.close()
