@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import quote, quote_plus
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol, TypeVar
 
@@ -46,7 +47,8 @@ def _package_version() -> str:
 USER_AGENT = f"listenpost/{_package_version()} (+https://github.com/listenpost/listenpost)"
 
 MAX_BACKOFF = 30.0  # seconds; the bounded part of "bounded retries"
-DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)  # a 429 that names no time at all
+DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
+MAX_RATE_LIMIT_WAIT = timedelta(days=1)  # a 429 that names no time at all
 _EPOCH_THRESHOLD = 1_000_000_000  # a reset value this large is a timestamp, not a delay
 
 # Query parameters whose values must never reach a log line or an error message.
@@ -290,6 +292,8 @@ class HttpClient:
         if not budgets:
             return None
         budget = next((b for b in budgets if b.spent), budgets[0])
+        if budget.reset_at is not None and budget.reset_at > now + MAX_RATE_LIMIT_WAIT:
+            budget = Budget(budget.remaining, now + MAX_RATE_LIMIT_WAIT)
         with self._lock:
             self._budgets[host] = budget
         return budget
@@ -317,6 +321,9 @@ class HttpClient:
             if until is None and budget is not None:
                 until = budget.reset_at
             until = max(until or now + DEFAULT_RATE_LIMIT_WAIT, now + timedelta(seconds=1))
+            # One wrong header (a reset read in the wrong unit) must not silence a source for
+            # years: a day is longer than any documented window.
+            until = min(until, now + MAX_RATE_LIMIT_WAIT)
             self._block(host, until)
             raise RateLimited(
                 f"{host} asked us to wait (HTTP {status}) on {shown}; retry after {_clock(until)}",
@@ -341,10 +348,29 @@ def _clock(when: datetime) -> str:
 
 
 def _snippet(response: httpx.Response, limit: int = 200) -> str:
+    """The start of an error body, with our own secrets taken out: proxies and error pages
+    often echo the request URL back, key and token included, and this text is logged and
+    stored as the source's last error."""
     text = " ".join(response.text.split())
     if not text:
         return "(empty body)"
+    for secret in _request_secrets(response.request):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _request_secrets(request: httpx.Request) -> list[str]:
+    """Secret values this request carried in its query or its Authorization header."""
+    values = [
+        value
+        for name, value in request.url.params.multi_items()
+        if name.lower() in _SECRET_PARAMS and len(value) >= 4
+    ]
+    auth = request.headers.get("authorization", "")
+    if " " in auth:
+        values.append(auth.split(" ", 1)[1])
+    return sorted(values, key=len, reverse=True)
 
 
 def read_json(response: httpx.Response) -> Any:

@@ -214,3 +214,26 @@ def test_read_model_names_the_missing_field(server: FakeServer, http: HttpClient
 def test_an_invalid_url_is_a_listener_error(http: HttpClient) -> None:
     with pytest.raises(ListenerError, match="invalid URL"):
         http.get("http://[::1")
+
+
+def test_an_error_page_echoing_our_key_never_carries_it_into_the_error(
+    server: FakeServer, http: HttpClient
+) -> None:
+    key = "U4DMV*8nvpm3EOpvf69Rxw(("
+    encoded = "U4DMV%2A8nvpm3EOpvf69Rxw%28%28"
+    server.route(
+        "GET", "/echo", lambda r: Response(404, f"no route for /echo?key={encoded}&q=acme")
+    )
+    with pytest.raises(ListenerError) as info:
+        http.get(f"{server.url}/echo", params={"key": key, "q": "acme"})
+    assert key not in str(info.value) and encoded not in str(info.value)
+    assert "q=acme" in str(info.value)
+
+
+def test_an_absurd_reset_header_pauses_a_source_for_a_day_at_most(
+    server: FakeServer, http: HttpClient
+) -> None:
+    server.route("GET", "/x", lambda r: Response(429, "", {"Retry-After": "999999999"}))
+    with pytest.raises(RateLimited) as info:
+        http.get(f"{server.url}/x")
+    assert info.value.until <= datetime.now(UTC) + timedelta(days=1, minutes=1)
