@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, quote_plus
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote, quote_plus
 
 import httpx
 from pydantic import BaseModel, ValidationError
