@@ -72,6 +72,8 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
         for page in listener.search(query, cursor):
             result.new += len(save_page(rt, brand, source, page))
             result.pages += 1
+            if rt.stopping.is_set():
+                break  # committed so far is kept; the cursor only moved with committed pages
     except RateLimited as exc:
         result.error, disabled_until = f"rate limited: {exc}", exc.until
     except (AuthError, NotConfigured) as exc:
@@ -81,6 +83,8 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
     except Exception as exc:  # a bug in one listener must not stop the others
         log.exception("%s/%s failed unexpectedly", brand, source)
         result.error = f"unexpected {type(exc).__name__}: {exc}"
+    if result.error is not None:
+        result.error = rt.redactor.redact(result.error)
     if result.error is None:
         if state and state.last_error and _failing_since_success(state):
             log.info("%s/%s recovered", brand, source)

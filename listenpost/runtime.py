@@ -17,6 +17,7 @@ from listeners.base import Listener
 from listeners.http import HttpClient
 from listenpost import __version__
 from listenpost.config import BrandSettings, Settings
+from listenpost.logs import RedactSecrets, secrets_from
 from storage import Store
 
 if TYPE_CHECKING:
@@ -38,6 +39,13 @@ class Runtime:
     sender: ConsoleSender | SlackSender
     # One cycle's triage/route/deliver at a time: the model and the outbox are shared.
     process_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set on Ctrl-C: running polls stop after the page they are committing.
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    @cached_property
+    def redactor(self) -> RedactSecrets:
+        """Scrubs this process's secrets from text that is stored or shown, not only logged."""
+        return RedactSecrets(secrets_from(self.env))
 
     @cached_property
     def triager(self) -> Triager:

@@ -7,6 +7,7 @@ ticks return at once until then, so one throttled network never delays the other
 from __future__ import annotations
 
 import logging
+import os
 import random
 import signal
 import threading
@@ -70,10 +71,20 @@ def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> Background
 
 def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     """Run until Ctrl-C / SIGTERM (or `stop` is set); running jobs finish their current page."""
-    stop = stop or threading.Event()
+    stop = stop or rt.stopping
     if threading.current_thread() is threading.main_thread():
+
+        def on_signal(signum: int, _frame: object) -> None:
+            if stop.is_set():
+                # Second Ctrl-C: leave now. Every page commits atomically with its cursor,
+                # so what a running job had not committed is simply fetched again next start.
+                log.warning("stopping now; uncommitted pages will be fetched again")
+                os._exit(128 + signum)
+            log.info("stopping after the running jobs commit (Ctrl-C again to stop now)")
+            stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+            signal.signal(sig, on_signal)
     scheduler = build_scheduler(rt)
     scheduler.start()
     jobs = len(scheduler.get_jobs()) - 1
@@ -81,5 +92,6 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     try:
         stop.wait()
     finally:
+        rt.stopping.set()
         log.info("stopping: waiting for running jobs to commit")
         scheduler.shutdown(wait=True)

@@ -132,3 +132,33 @@ def test_a_mention_the_database_refuses_does_not_stall_its_source(
     assert rt.store.get_cursor("Acme", "hackernews") is not None  # the source moves on
     assert any("could not store hackernews 2" in r.getMessage() for r in caplog.records)
     rt.close()
+
+
+def test_ctrl_c_stops_run_after_the_current_page(tmp_path, hn) -> None:
+    hn.items.extend(story(100 + i, NOW - 600 + i, f"Acme review number {i}") for i in range(40))
+    serve = hn.server.routes[("GET", "/api/v1/search_by_date")]
+
+    def slow(req: Request) -> Response:
+        time.sleep(0.5)
+        return serve(req)
+
+    hn.server.route("GET", "/api/v1/search_by_date", slow)
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        settings_text(
+            tmp_path / "lp.db", {"hackernews": {"base_url": hn.base_url, "hits_per_page": 2}}
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}
+    cmd = [sys.executable, "-m", "listenpost.cli", "--settings", str(path), "run"]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 60
+    while len(hn.searches) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    started = time.time()
+    proc.wait(timeout=30)
+    assert time.time() - started < 6, "run kept paging after Ctrl-C"
+    assert len(hn.searches) < 12  # it did not read all 20 pages first
