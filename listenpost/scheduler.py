@@ -31,7 +31,7 @@ def _jitter(interval: timedelta) -> int:
 
 def poll_and_process(rt: Runtime, brand: str, source: str) -> None:
     result = poll_source(rt, brand, source)
-    if result.new:
+    if result.new and not rt.stopping.is_set():  # what was stored is processed on next start
         process(rt)
 
 
