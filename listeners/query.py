@@ -197,6 +197,10 @@ def _tokens(text: str) -> Iterator[_Token]:
             i = end
 
 
+MAX_DEPTH = 50  # nesting of parentheses and negations; far beyond any real brand query
+_TOO_DEEP = "the query nests too deeply"
+
+
 class _Parser:
     """Recursive descent: or := and ('OR' and)*; and := unary ('AND'? unary)*;
     unary := ('-' | 'NOT') unary | primary; primary := '(' or ')' | phrase | word."""
@@ -205,6 +209,12 @@ class _Parser:
         self.tokens = tokens
         self.length = length
         self.i = 0
+        self.depth = 0
+
+    def descend(self, tok: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(_TOO_DEEP, tok.pos)
 
     def peek(self) -> _Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -250,7 +260,9 @@ class _Parser:
         if tok is not None and tok.kind in ("-", "NOT"):
             self.take()
             self.need_term(tok)
+            self.descend(tok)
             inner = self.unary()
+            self.depth -= 1
             if isinstance(inner, _Lang):
                 raise _lang_misplaced(inner)
             return inner.item if isinstance(inner, Not) else Not(inner)
@@ -265,7 +277,9 @@ class _Parser:
         if tok.kind == "(":
             if (nxt := self.peek()) is not None and nxt.kind == ")":
                 raise QueryError(f"empty parentheses at character {tok.pos + 1}", tok.pos)
+            self.descend(tok)
             node = self.or_()
+            self.depth -= 1
             if (close := self.peek()) is None or close.kind != ")":
                 raise QueryError(f"unclosed '(' at character {tok.pos + 1}", tok.pos)
             self.take()
@@ -377,9 +391,13 @@ def parse(text: str) -> Query:
     tokens = list(_tokens(cleaned))
     if not tokens:
         raise QueryError("the query is empty", 0)
-    root = _Parser(tokens, len(cleaned)).parse()
-    expr, lang = _lift_lang(root, text)
-    if not _searchable(expr):
+    try:
+        root = _Parser(tokens, len(cleaned)).parse()
+        expr, lang = _lift_lang(root, text)
+        searchable = _searchable(expr)
+    except RecursionError:  # belt and braces: the depth cap should make this unreachable
+        raise QueryError(_TOO_DEEP) from None
+    if not searchable:
         raise QueryError(
             f'{text!r} only excludes: every alternative needs a word, "phrase", #hashtag or '
             "@handle to search for next to its -exclusions"

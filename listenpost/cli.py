@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from listenpost import config, logs
 from listenpost.config import SettingsError
@@ -19,6 +21,7 @@ from listenpost.config import SettingsError
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them: --help stays fast
     from listenpost.pipeline import CycleReport
     from listenpost.runtime import Runtime
+    from storage import Store
     from storage.records import SourceState, StoredMention
 
 app = typer.Typer(
@@ -52,13 +55,23 @@ def main(
     logs.setup(os.environ, verbose)
 
 
+def _fail(label: str, message: object, code: int = 2) -> typer.Exit:
+    """Print one red line on stderr; the message is plain text, never Rich markup."""
+    err_console.print(f"[bold red]{label}:[/] {escape(str(message))}", highlight=False)
+    return typer.Exit(code)
+
+
+def _error(message: object, code: int = 2) -> typer.Exit:
+    err_console.print(Text(str(message), style="red"), highlight=False)
+    return typer.Exit(code)
+
+
 def _settings() -> config.Settings:
     path = config.resolve_path(state.settings_path, os.environ)
     try:
         return config.load(path)
     except SettingsError as exc:
-        err_console.print(f"[bold red]settings error:[/] {exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from None
+        raise _fail("settings error", exc) from None
 
 
 def _runtime(settings: config.Settings) -> Runtime:
@@ -67,18 +80,48 @@ def _runtime(settings: config.Settings) -> Runtime:
     try:
         return build(settings, os.environ)
     except SettingsError as exc:
-        err_console.print(f"[bold red]settings error:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _fail("settings error", exc) from None
+    except Exception as exc:  # a bad or unreachable database, a missing folder: one line, no trace
+        raise _fail("cannot start", _one_line(exc)) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: SQLAlchemy's multi-line messages and their doc links folded."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = " ".join(ln for ln in lines if not ln.startswith("(Background on this error"))
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _store(settings: config.Settings) -> Store:
+    from storage import Store
+
+    try:
+        return Store(settings.storage.url)
+    except Exception as exc:
+        raise _fail("cannot open the database", _one_line(exc)) from None
 
 
 def _need_brands(settings: config.Settings) -> None:
     if not settings.brands:
-        err_console.print(
-            "[bold red]settings error:[/] no [[brands]] configured; add one to settings.toml "
+        raise _fail(
+            "settings error",
+            "no [[brands]] configured; add one to settings.toml "
             "(see the example in the repository) or pass --settings FILE",
-            highlight=False,
         )
-        raise typer.Exit(2)
+
+
+def _check_brands(settings: config.Settings, wanted: list[str] | None) -> None:
+    configured = [b.name for b in settings.brands]
+    unknown = [b for b in dict.fromkeys(wanted or ()) if b not in configured]
+    if unknown:
+        raise _error(f"no brand named {', '.join(unknown)}; configured: {', '.join(configured)}")
+
+
+def _check_sources(rt: Runtime, wanted: list[str] | None) -> None:
+    unknown = sorted(set(wanted or ()) - set(rt.listeners))
+    if unknown:
+        enabled = ", ".join(rt.listeners) or "none"
+        raise _error(f"no enabled source named {', '.join(unknown)}; enabled: {enabled}")
 
 
 @app.command()
@@ -104,20 +147,22 @@ def poll(
         float, typer.Option(help="Seconds between cycles when not --once.", min=1)
     ] = 60.0,
 ) -> None:
-    """Poll all sources now, ignoring schedules (with --once: a single cycle, for cron and CI)."""
+    """Poll all sources now, ignoring schedules (with --once: a single cycle, for cron and CI).
+
+    Exit status: 0 when every source polled fine (or was paused by its back-off), 1 when any
+    source failed in the last cycle, 2 for a settings or usage error, 130 on Ctrl-C.
+    """
     import time
 
     from listenpost.pipeline import CycleReport, run_cycle
 
     settings = _settings()
     _need_brands(settings)
+    _check_brands(settings, brand)
     rt = _runtime(settings)
     report = CycleReport()
     try:
-        unknown = sorted(set(source or ()) - set(rt.listeners))
-        if unknown:
-            err_console.print(f"[red]no enabled source named {', '.join(unknown)}[/]")
-            raise typer.Exit(2)
+        _check_sources(rt, source)
         while True:
             report = run_cycle(rt, brands=brand, sources=source)
             _print_cycle(report)
@@ -125,11 +170,10 @@ def poll(
                 break
             time.sleep(interval)
     except KeyboardInterrupt:
-        pass
+        raise typer.Exit(130) from None
     finally:
         rt.close()
-    failed = [p for p in report.polls if p.error]
-    if failed and len(failed) == len(report.polls):
+    if any(p.error for p in report.polls):
         raise typer.Exit(1)
 
 
@@ -139,13 +183,13 @@ def _print_cycle(report: CycleReport) -> None:
         table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
     for p in report.polls:
         if p.error:
-            status = f"[red]{p.error}[/]"
+            status = Text(str(p.error), style="red")
         elif p.skipped_until:
-            status = f"[yellow]paused until {p.skipped_until:%H:%M:%S} UTC[/]"
+            status = Text(f"paused until {p.skipped_until:%H:%M:%S} UTC", style="yellow")
         else:
-            status = "[green]ok[/]"
-        table.add_row(p.brand, p.source, str(p.new), str(p.pages), status)
-    console.print(table)
+            status = Text("ok", style="green")
+        table.add_row(Text(p.brand), Text(p.source), str(p.new), str(p.pages), status)
+    console.print(table, highlight=False)
     d = report.delivery
     sent = f"{d.sent} sent, {d.retried} to retry, {d.failed} failed" if d else "none"
     console.print(f"triaged {report.triaged}, alerts queued {report.enqueued}, delivery: {sent}")
@@ -158,17 +202,17 @@ def mentions(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Stored mentions, newest first, with their triage."""
-    from storage import Store
-
     settings = _settings()
-    store = Store(settings.storage.url)
+    store = _store(settings)
     try:
         rows = store.mentions(brand=brand, limit=limit)
+    except Exception as exc:
+        raise _fail("cannot read the database", _one_line(exc)) from None
     finally:
         store.close()
     if as_json:
-        sys.stdout.write(json.dumps([_mention_json(m) for m in rows], ensure_ascii=False, indent=2))
-        sys.stdout.write("\n")
+        text = json.dumps([_mention_json(m) for m in rows], ensure_ascii=False, indent=2) + "\n"
+        _write_utf8(text)
         return
     table = Table(title=f"{len(rows)} mention(s)", title_justify="left", expand=True)
     for col, kw in (
@@ -187,16 +231,29 @@ def mentions(
         sentiment = t.sentiment if t else "—"
         urgency = t.urgency if t else "—"
         text = " ".join(x for x in (m.title, m.text) if x).replace("\n", " ")
+        # Every cell is a Text: post text, authors and brand names are data, never Rich markup.
         table.add_row(
             f"{m.created_at:%Y-%m-%d %H:%M}",
-            ", ".join(m.brands),
-            m.network,
-            m.author,
-            f"[{colors.get(sentiment, 'default')}]{sentiment}[/]",
-            f"[{colors.get(urgency, 'default')}]{urgency}[/]",
-            (text[:200] + "…") if len(text) > 200 else text,
+            Text(", ".join(m.brands)),
+            Text(m.network),
+            Text(m.author or ""),
+            Text(sentiment, style=colors.get(sentiment, "")),
+            Text(urgency, style=colors.get(urgency, "")),
+            Text((text[:200] + "…") if len(text) > 200 else text),
         )
-    console.print(table, markup=True, highlight=False)
+    console.print(table, highlight=False)
+
+
+def _write_utf8(text: str) -> None:
+    """JSON is UTF-8 whatever the locale says: an ASCII or cp1252 stdout must not crash it."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    # A lone surrogate becomes a \uXXXX escape, which is still valid JSON inside a string.
+    buffer.write(text.encode("utf-8", "backslashreplace"))
+    buffer.flush()
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -259,25 +316,24 @@ def backfill(
     try:
         window = parse_duration(since)
     except ValueError as exc:
-        err_console.print(f"[red]--since: {exc}[/]")
-        raise typer.Exit(2) from None
+        raise _error(f"--since: {exc}") from None
     settings = _settings()
     _need_brands(settings)
+    _check_brands(settings, brand)
     rt = _runtime(settings)
     try:
-        unknown = sorted(set(source or ()) - set(rt.listeners))
-        if unknown:
-            err_console.print(f"[red]no enabled source named {', '.join(unknown)}[/]")
-            raise typer.Exit(2)
+        _check_sources(rt, source)
         results = run_backfill(rt, utcnow() - window, brands=brand, sources=source)
-        table = Table(title=f"backfill since {since}", title_justify="left")
+        table = Table(title=Text(f"backfill since {since}"), title_justify="left")
         for col in ("brand", "source", "new", "pages", "status"):
             table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
         for r in results:
-            table.add_row(r.brand, r.source, str(r.new), str(r.pages), r.status)
+            table.add_row(Text(r.brand), Text(r.source), str(r.new), str(r.pages), Text(r.status))
         console.print(table, highlight=False)
         report = process(rt)
         console.print(f"triaged {report.triaged}, alerts queued {report.enqueued}")
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
     finally:
         rt.close()
 
@@ -285,13 +341,13 @@ def backfill(
 @app.command()
 def sources() -> None:
     """Each source: schedule, last success, last error, next run, rate-limit budget left."""
-    from storage import Store
-
     settings = _settings()
     configured = settings.source_settings()
-    store = Store(settings.storage.url)
+    store = _store(settings)
     try:
         states = {(s.brand, s.source): s for s in store.source_states()}
+    except Exception as exc:
+        raise _fail("cannot read the database", _one_line(exc)) from None
     finally:
         store.close()
     table = Table(title="sources", title_justify="left")
@@ -301,13 +357,13 @@ def sources() -> None:
         for name, source_settings in configured.items():
             s = states.get((b.name, name))
             table.add_row(
-                b.name,
-                name,
-                source_settings.every,
+                Text(b.name),
+                Text(name),
+                Text(source_settings.every),
                 _when(s.last_success if s else None),
-                _short_error(s),
+                Text(_short_error(s)),
                 _next_run(s, source_settings.interval),
-                (s.rate_budget if s else None) or "—",
+                Text((s.rate_budget if s else None) or "—"),
             )
     console.print(table, highlight=False)
 

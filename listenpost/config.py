@@ -10,14 +10,16 @@ import difflib
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from classifiers.triage import SENTIMENTS, URGENCIES
 from listeners import registry
-from listeners.base import SourceSettings
+from listeners.base import SourceSettings, parse_duration
 from listeners.errors import NotConfigured
 from listeners.query import Query, QueryError, parse
 
@@ -33,8 +35,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_DB_BACKENDS = ("sqlite", "postgresql")
+_DB_EXAMPLE = "sqlite:///listenpost.db or postgresql+psycopg://user@host/listenpost"
+
+
 class StorageSettings(_Strict):
     url: str = "sqlite:///listenpost.db"
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a database URL; use one like {_DB_EXAMPLE}"
+            ) from None
+        if backend not in _DB_BACKENDS:
+            raise ValueError(
+                f"{backend!r} databases are not supported ({value!r}); "
+                f"use sqlite or postgresql, like {_DB_EXAMPLE}"
+            )
+        return value
 
 
 class BrandSettings(_Strict):
@@ -58,6 +83,13 @@ class BrandSettings(_Strict):
 class SlackSettings(_Strict):
     channel: str = "#brand-alerts"
     base_url: str | None = None
+
+    @field_validator("channel")
+    @classmethod
+    def _names_a_channel(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a channel, like '#brand-alerts' or a channel id")
+        return value
 
 
 class RouteSettings(_Strict):
@@ -87,6 +119,18 @@ class RouteSettings(_Strict):
 class AlertSettings(_Strict):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     routes: list[RouteSettings] = Field(default_factory=list)
+    # Posts older than this are stored and triaged but alert nobody (first polls, backfills).
+    max_age: str = "24h"
+
+    @field_validator("max_age")
+    @classmethod
+    def _valid_max_age(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def max_age_delta(self) -> timedelta:
+        return parse_duration(self.max_age)
 
 
 class ClassifierSettings(_Strict):
@@ -111,9 +155,33 @@ class Settings(_Strict):
             raise ValueError(f"brand names must be unique; repeated: {', '.join(dupes)}")
         return self
 
+    @model_validator(mode="after")
+    def _routes_name_known_things(self) -> Settings:
+        brands = [b.name for b in self.brands]
+        networks = sorted(registry.LISTENERS)
+        for i, route in enumerate(self.alerts.routes):
+            where = f"alerts.routes[{i}] ({route.name!r})"
+            for kind, values, known in (
+                ("brand", route.brands, brands),
+                ("network", route.networks, networks),
+            ):
+                for value in values:
+                    if value not in known:
+                        raise ValueError(f"{where}: unknown {kind} {value!r}{_hint(value, known)}")
+        return self
+
     def source_settings(self) -> dict[str, SourceSettings]:
         """Each enabled source's table validated by its own listener's Settings model."""
         return {name: _source_settings(name, table) for name, table in self.sources.items()}
+
+
+def _hint(value: str, known: list[str]) -> str:
+    """' (did you mean 'X'?)' when something is close, else the list of what is allowed."""
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=1)
+    if close:
+        return f" (did you mean {by_lower[close[0]]!r}?)"
+    return f"; configured: {', '.join(known)}" if known else "; none configured"
 
 
 def _source_settings(name: str, table: Mapping[str, Any]) -> SourceSettings:
@@ -121,10 +189,30 @@ def _source_settings(name: str, table: Mapping[str, Any]) -> SourceSettings:
         cls = registry.load(name)
     except NotConfigured as exc:
         raise SettingsError(f"sources.{name}: {exc}") from None
+    if not isinstance(table, Mapping):
+        raise SettingsError(f"sources.{name}: must be a table, like [sources.{name}]")
     try:
-        return cls.Settings.model_validate(dict(table))
+        validated = cls.Settings.model_validate(dict(table))
     except ValidationError as exc:
         raise SettingsError(_explain(exc, prefix=f"sources.{name}", model=cls.Settings)) from None
+    base_url = getattr(validated, "base_url", None)
+    if base_url is not None and not _is_http_url(base_url):
+        raise SettingsError(
+            f"sources.{name}.base_url: {base_url!r} is not an http(s) URL; "
+            "use one like https://example.com"
+        )
+    return validated
+
+
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _explain(exc: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
@@ -196,7 +284,8 @@ def load(path: Path | None) -> Settings:
     else:
         where = str(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            # utf-8-sig: editors on Windows like to start the file with a byte-order mark.
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise SettingsError(f"{where}: file not found") from None
         except (OSError, UnicodeDecodeError) as exc:

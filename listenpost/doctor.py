@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from listeners.base import SourceSettings
 from listenpost.config import Settings
@@ -84,6 +85,8 @@ def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> 
     table.add_column(no_wrap=True)
     table.add_column()
     for name, ok, detail in rows:
-        table.add_row("[green]✓[/]" if ok else "[red]✗[/]", name, detail)
+        # Details quote servers, settings and exceptions: plain text, never Rich markup.
+        mark = Text("✓", style="green") if ok else Text("✗", style="red")
+        table.add_row(mark, Text(name), Text(detail))
     console.print(table, highlight=False)
     return all(ok for _, ok, _ in rows)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
 
+from rich.console import Console
 from rich.logging import RichHandler
 
 SECRET_ENV = (
@@ -36,8 +38,15 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Longest first so a secret that contains another is masked whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        # Each secret also as it appears inside a URL (a Stack Exchange key's '*' and '(' are
+        # percent-encoded there). Longest first so a secret that contains another is masked whole.
+        forms = {
+            form
+            for s in secrets
+            if len(s) >= 6
+            for form in (s, quote(s, safe=""), quote_plus(s), quote(s))
+        }
+        self.secrets = sorted(forms, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -59,8 +68,11 @@ def secrets_from(env: Mapping[str, str]) -> list[str]:
 
 
 def setup(env: Mapping[str, str], verbose: bool = False) -> None:
-    """Route all logging through rich, with the redaction filter on the handler."""
-    handler = RichHandler(show_path=False, rich_tracebacks=False, markup=False)
+    """Route all logging through rich on stderr (stdout is for tables and JSON), with the
+    redaction filter on the handler."""
+    handler = RichHandler(
+        console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False
+    )
     handler.addFilter(RedactSecrets(secrets_from(env)))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -149,3 +149,23 @@ def test_a_phrase_never_spans_two_fields() -> None:
     q = parse('"acme cloud"')
     assert not q.matches(fields("Pricing at Acme", "Cloud costs explained"))
     assert q.matches(fields("Pricing", "The Acme Cloud bill"))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "(" * 5000 + "acme" + ")" * 5000,
+        "(" * 51 + "acme" + ")" * 51,
+        "-(" * 3000 + "acme" + ")" * 3000,
+        "NOT " * 200 + "acme",
+        "(" * 5000 + "acme",
+    ],
+)
+def test_deep_nesting_is_a_query_error_not_a_recursion_error(query: str) -> None:
+    with pytest.raises(QueryError, match="nests too deeply"):
+        parse(query)
+
+
+def test_moderate_nesting_still_parses() -> None:
+    q = parse("(" * 40 + "acme" + ")" * 40)
+    assert q.matches("acme is up")
