@@ -27,3 +27,15 @@ class RateLimited(ListenerError):
     def __init__(self, message: str, until: datetime) -> None:
         super().__init__(message)
         self.until = until
+
+
+def first_of(errors: list[ListenerError]) -> ListenerError:
+    """The first failure, naming the others too, so one bad feed or site cannot hide another
+    (a source reading several feeds, sites or instances raises once, after reading them all)."""
+    first = errors[0]
+    if len(errors) == 1:
+        return first
+    message = f"{first} (and {len(errors) - 1} more: " + "; ".join(map(str, errors[1:])) + ")"
+    if isinstance(first, RateLimited):
+        return RateLimited(message, first.until)
+    return type(first)(message)

@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from listeners.base import Listener, SourceSettings
-from listeners.errors import ListenerError, MalformedResponse, RateLimited
+from listeners.errors import ListenerError, MalformedResponse, first_of
 from listeners.mention import Mention, Page
 from listeners.query import Query, fields, to_google_news
 from listeners.text import html_to_text
@@ -135,7 +135,7 @@ class RssListener(Listener):
                 mentions, states[url] = result
                 yield Page(mentions, Cursor(feeds=states).model_dump_json())
         if errors:
-            raise _first_of(errors)
+            raise first_of(errors)
 
     def _read(
         self, url: str, state: FeedState | None, query: Query
@@ -209,14 +209,3 @@ def _load(cursor: str | None) -> Cursor:
         # Re-reading the feeds only repeats entries, which storage upserts.
         log.warning("ignoring an unreadable rss cursor %r; re-reading the feeds", cursor[:80])
         return Cursor()
-
-
-def _first_of(errors: list[ListenerError]) -> ListenerError:
-    """The first failure, naming the others too, so one bad feed cannot hide another."""
-    first = errors[0]
-    if len(errors) == 1:
-        return first
-    message = f"{first} (and {len(errors) - 1} more: " + "; ".join(map(str, errors[1:])) + ")"
-    if isinstance(first, RateLimited):
-        return RateLimited(message, first.until)
-    return type(first)(message)

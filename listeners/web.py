@@ -60,7 +60,7 @@ from pydantic import (
 )
 
 from listeners.base import Listener, SourceSettings, parse_duration
-from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
+from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited, first_of
 from listeners.http import DEFAULT_RATE_LIMIT_WAIT, USER_AGENT, retry_after
 from listeners.mention import Mention, Page
 from listeners.query import Query, fields
@@ -484,7 +484,7 @@ class WebListener(Listener):
                     continue
             yield Page(mentions, Cursor(sites=states).model_dump_json(exclude_defaults=True))
         if errors:
-            raise _first_of(errors)
+            raise first_of(errors)
 
     def backfill_cursor(self, since: datetime) -> str | None:
         """Sites keep no history beyond their pages: a backfill reads up to `max_pages` of each
@@ -644,14 +644,3 @@ def _rate_limited(site: SiteSettings, throttled: list[FailureLine]) -> RateLimit
         f"(HTTP {first.status}) on {first.url}; retry after {until:%Y-%m-%d %H:%M:%S} UTC",
         until,
     )
-
-
-def _first_of(errors: list[ListenerError]) -> ListenerError:
-    """The first failure, naming the others too, so one broken site cannot hide another."""
-    first = errors[0]
-    if len(errors) == 1:
-        return first
-    message = f"{first} (and {len(errors) - 1} more: " + "; ".join(map(str, errors[1:])) + ")"
-    if isinstance(first, RateLimited):
-        return RateLimited(message, first.until)
-    return type(first)(message)

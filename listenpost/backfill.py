@@ -102,6 +102,4 @@ def backfill(
     source_names = list(sources) if sources else list(rt.listeners)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, transient=False) as progress:
-        return [
-            backfill_one(rt, b, s, since, progress) for b in brand_names for s in source_names
-        ]
+        return [backfill_one(rt, b, s, since, progress) for b in brand_names for s in source_names]
