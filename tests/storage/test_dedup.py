@@ -75,3 +75,33 @@ def test_an_earlier_copy_arriving_after_the_alert_does_not_alert_again(store: St
     assert [m.id for m in store.untriaged()] == [original_id]  # still triaged, for reading
     store.save_triage([(original_id, verdict())])
     assert store.unrouted() == []
+
+
+def test_copies_in_one_page_group_under_the_earliest_whatever_their_order(store: Store) -> None:
+    late = mention(1, ORIGINAL, created_at=T0 + timedelta(hours=2))
+    early = mention(2, ORIGINAL, created_at=T0)
+    middle = mention(3, ORIGINAL, created_at=T0 + timedelta(hours=1))
+    ids = store.save_page("Acme", "reddit", [late, early, middle], None)
+
+    assert len(ids) == 3  # in page order
+    by_id = {m.id: m for m in store.mentions(limit=10)}
+    assert [by_id[i].native_id for i in ids] == ["t3_1", "t3_2", "t3_3"]
+    assert [by_id[i].duplicate_of for i in ids] == [ids[1], None, ids[1]]
+
+
+def test_older_copies_in_one_page_take_over_in_turn_and_keep_the_routing(store: Store) -> None:
+    """The stored original was routed; a page brings an older copy, then an older one still."""
+    (routed_id,) = store.save_page("Acme", "reddit", [mention(1, ORIGINAL)], None)
+    store.save_triage([(routed_id, verdict())])
+    assert store.enqueue_alerts([(routed_id, "default", "#alerts")], [routed_id]) == 1
+
+    older = mention(2, ORIGINAL, network="x", native_id="x2", created_at=T0 - timedelta(hours=1))
+    oldest = mention(3, ORIGINAL, network="x", native_id="x3", created_at=T0 - timedelta(hours=2))
+    older_id, oldest_id = store.save_page("Acme", "x", [older, oldest], None)
+
+    by_id = {m.id: m for m in store.mentions(limit=10)}
+    assert by_id[oldest_id].duplicate_of is None
+    assert by_id[older_id].duplicate_of == oldest_id
+    assert by_id[routed_id].duplicate_of == oldest_id
+    store.save_triage([(older_id, verdict()), (oldest_id, verdict())])
+    assert store.unrouted() == []  # the group was alerted once already: not again

@@ -37,6 +37,32 @@ def test_a_post_seen_again_gets_fresh_reach_but_keeps_its_first_text(store: Stor
     assert stored.metrics.followers == 100  # not reported the second time: kept
 
 
+def test_the_same_post_twice_in_one_page_is_stored_and_returned_once(store: Store) -> None:
+    (stored_id,) = store.save_page("Acme", "reddit", [mention(1)], None)
+    first = mention(2, text="Acme is down", metrics=Metrics(likes=5, followers=70))
+    again = mention(2, text="Acme is down [edited]", metrics=Metrics(likes=9))
+    seen = mention(1, metrics=Metrics(likes=40))
+    seen_again = mention(1, metrics=Metrics(reposts=3))
+
+    (new_id,) = store.save_page("Acme", "reddit", [first, seen, again, seen_again], None)
+
+    assert store.count_mentions() == 2
+    new, old = store.get_mention(new_id), store.get_mention(stored_id)
+    assert new is not None and old is not None
+    assert new.text == "Acme is down"  # the first copy's words
+    assert new.metrics == Metrics(likes=9, followers=70)  # the latest reach reported
+    assert old.metrics == Metrics(likes=40, reposts=3, followers=100)
+    assert store.save_page("Globex", "reddit", [again, first, seen], None) == [new_id, stored_id]
+
+
+def test_pages_bigger_than_one_query_list_are_saved_whole(store: Store) -> None:
+    page = [mention(n) for n in range(1, 1201)]
+    ids = store.save_page("Acme", "reddit", page, "c1")
+    assert len(set(ids)) == 1200 and store.count_mentions() == 1200
+    assert store.save_page("Acme", "reddit", page, "c2") == []
+    assert store.save_page("Globex", "reddit", page[::-1], None) == ids[::-1]
+
+
 def test_a_post_matching_two_brands_is_stored_once_and_linked_to_both(store: Store) -> None:
     post = mention(1, text="Switching from Acme to Globex after this outage")
     (acme,) = store.save_page("Acme", "reddit", [post], None)
