@@ -39,13 +39,19 @@ def test_run_forever_polls_and_stops_cleanly(tmp_path: Path, hn, triager) -> Non
     stop = threading.Event()
     worker = threading.Thread(target=run_forever, args=(rt, stop))
     worker.start()
-    deadline = time.time() + 30
-    while rt.store.count_mentions() == 0 and time.time() < deadline:
+    deadline = time.time() + 60
+
+    def triaged() -> bool:
+        return any(m.triage is not None for m in rt.store.mentions())
+
+    # A poll that found something processes it at once (stopping earlier would leave it to the
+    # next start), so wait for the verdict, not just the stored row.
+    while not triaged() and time.time() < deadline:
         time.sleep(0.1)
     stop.set()
     worker.join(timeout=30)
     assert not worker.is_alive(), "the scheduler did not stop"
     assert rt.store.count_mentions() == 1
     (mention,) = rt.store.mentions()
-    assert mention.triage is not None  # a poll that found something processed it at once
+    assert mention.triage is not None
     rt.close()
