@@ -89,6 +89,23 @@ triage = Table(
     Column("categories", JSON, nullable=False),
     Column("model_version", String(128), nullable=False),
     Column("triaged_at", UTCDateTime, nullable=False),
+    Column("lang", String(16)),  # detected language (0003)
+    Column("details", JSON),  # category/urgency scores, rule hits (0003)
+)
+
+# What people said about a mention (Slack buttons, CLI); the newest label per field always wins
+# over the model, and labels join the next `listenpost train` (0003).
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mention_id", Integer, ForeignKey("mentions.id"), nullable=False),
+    Column("field", String(16), nullable=False),  # relevant | sentiment | category | urgency
+    Column("value", JSON, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("origin", String(16), nullable=False),  # slack | cli
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_labels_mention", "mention_id"),
 )
 
 outbox = Table(
@@ -106,6 +123,9 @@ outbox = Table(
     Column("ts", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
+    Column("kind", String(16), nullable=False, server_default="alert"),  # (0004)
+    Column("thread_of", Integer),  # outbox id whose Slack message this replies under (0004)
+    Column("payload", JSON),  # (0004)
     UniqueConstraint("route", "mention_id", name="uq_outbox_route_mention"),
     Index("ix_outbox_due", "status", "not_before"),
 )
@@ -121,4 +141,98 @@ source_state = Table(
     Column("last_error_at", UTCDateTime),
     Column("disabled_until", UTCDateTime),
     Column("rate_budget", Text),  # what the network last said about requests left (0002)
+)
+
+
+# ---- cases worked from Slack (0004) ----------------------------------------------------------
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("route", String(128), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("assignee", String(64)),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime),
+    Column("first_response_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("sla_due_at", UTCDateTime),
+    Column("breached_at", UTCDateTime),
+    Column("escalated_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_cases_status", "status"),
+    Index("ix_cases_sla_due_at", "sla_due_at"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mention_id", Integer, ForeignKey("mentions.id"), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("note", Text),
+    Column("data", JSON),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_case_events_mention", "mention_id"),
+)
+
+mutes = Table(
+    "mutes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # term | author
+    Column("value", String(255), nullable=False),
+    Column("network", String(32)),
+    Column("until", UTCDateTime),
+    Column("actor", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(255), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("channel_id", String(64)),
+    Column("ts", String(64)),
+    UniqueConstraint("channel", "period", "period_start", name="uq_digests_period"),
+)
+
+# ---- crisis radar and reports (0005) ---------------------------------------------------------
+
+mention_topics = Table(
+    "mention_topics",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id"), primary_key=True),
+    Column("brand", String(255), primary_key=True),
+    Column("topic", String(255), primary_key=True),
+    Index("ix_mention_topics_topic", "brand", "topic"),
+)
+
+spikes = Table(
+    "spikes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("brand", String(255), nullable=False),
+    Column("scope", String(16), nullable=False),  # brand | category | term
+    Column("key", String(255), nullable=False),
+    Column("status", String(16), nullable=False),  # active | ended
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("baseline", Float, nullable=False),
+    Column("observed", Integer, nullable=False),
+    Column("ratio", Float, nullable=False),
+    Column("negative_share", Float),
+    Column("details", JSON),
+    Column("channel", String(255)),
+    Column("channel_id", String(64)),
+    Column("ts", String(64)),
+    Index("ix_spikes_open", "brand", "scope", "key", "status"),
 )
