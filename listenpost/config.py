@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from classifiers.triage import SENTIMENTS, URGENCIES
 from listeners import registry
 from listeners.base import SourceSettings, parse_duration
 from listeners.errors import NotConfigured
 from listeners.query import Query, QueryError, parse
+from listenpost.config_base import Strict
 
 SETTINGS_ENV = "LISTENPOST_SETTINGS"
 DEFAULT_FILE = "settings.toml"
@@ -31,8 +32,7 @@ class SettingsError(Exception):
     """A settings problem explained in one line, shown to the user instead of a traceback."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = Strict
 
 
 _DB_BACKENDS = ("sqlite", "postgresql")
