@@ -13,7 +13,8 @@ cycle: the cursor keeps each media's count next to the usual watermark.
 
 API: `GET /{v}/{ig_user_id}/media?fields=id,caption,permalink,timestamp,comments_count,
 like_count,username`, then `GET /{v}/{media_id}/comments?fields=id,text,timestamp,username,
-like_count,replies{id,text,timestamp,username,like_count}`, paged through `paging.next`.
+like_count,replies{id,text,timestamp,username,like_count}`, paged through `paging.next`; a
+thread longer than the nested field's first page is read whole from `GET /{v}/{comment_id}/replies`.
 """
 
 from __future__ import annotations
@@ -163,8 +164,7 @@ class InstagramListener(Listener):
         params = {"fields": COMMENT_FIELDS, "limit": COMMENTS_PAGE}
         for page in api.edge(f"/{media.id}/comments", params, Comment):
             for comment in page.data:
-                replies = comment.replies.data if comment.replies else []
-                thread = [(comment, None), *((reply, comment) for reply in replies)]
+                thread = [(comment, None), *((r, comment) for r in self._replies(api, comment))]
                 for item, parent in thread:
                     created = unix(item.timestamp)
                     new = item.id not in fetched and mark.is_new(item.id, created)
@@ -172,6 +172,16 @@ class InstagramListener(Listener):
                         found.append(to_mention(item, media, parent))
                     fetched[item.id] = created
         return found
+
+    def _replies(self, api: GraphApi, comment: Comment) -> list[Reply]:
+        """The whole thread: the nested `replies` field carries only its first page, and a
+        long thread is exactly the kind a team must not read half of."""
+        if comment.replies is None:
+            return []
+        if not comment.replies.next:
+            return comment.replies.data
+        params = {"fields": ITEM_FIELDS, "limit": COMMENTS_PAGE}
+        return [r for page in api.edge(f"/{comment.id}/replies", params, Reply) for r in page.data]
 
     def _heard(self, item: Reply, media: Media, query: Query) -> bool:
         if not item.text or not item.text.strip():

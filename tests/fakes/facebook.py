@@ -223,6 +223,7 @@ class FakeGraph:
         self.comments: dict[str, list[dict[str, Any]]] = {}  # FB: flat, replies carry parent
         self.media: dict[str, list[dict[str, Any]]] = {}
         self.ig_comments: dict[str, list[dict[str, Any]]] = {}
+        self._reply_edges: set[str] = set()
 
     @property
     def base_url(self) -> str:
@@ -345,16 +346,30 @@ class FakeGraph:
 
     def _ig_comments(self, req: Request, media_id: str) -> Response:
         items = sorted(self.ig_comments[media_id], key=lambda c: c["created"], reverse=True)
-        views = [
-            {
-                **_ig_view(c),
-                "replies": {
-                    "data": [_ig_view(r) for r in sorted(c["replies"], key=lambda r: r["created"])]
-                },
-            }
-            for c in items
-        ]
+        views = [{**_ig_view(c), "replies": self._nested_replies(c)} for c in items]
         return self._page(req, views, "IGComment")
+
+    def _nested_replies(self, comment: dict[str, Any]) -> dict[str, Any]:
+        """A comment's `replies` field holds only the first page of its thread, like Graph's
+        nested edges; `paging.next` points at the `/{comment-id}/replies` edge for the rest."""
+        replies = sorted(comment["replies"], key=lambda r: r["created"])
+        edge: dict[str, Any] = {"data": [_ig_view(r) for r in replies[:DEFAULT_LIMIT]]}
+        if len(replies) > DEFAULT_LIMIT:
+            after = _encode(DEFAULT_LIMIT - 1)
+            edge["paging"] = {
+                "cursors": {"before": _encode(0), "after": after},
+                "next": f"{GRAPH_HOST}/{self.version}/{comment['id']}/replies?"
+                + urlencode({"limit": DEFAULT_LIMIT, "after": after}),
+            }
+        path = f"/{comment['id']}/replies"
+        if path not in self._reply_edges:
+            self._reply_edges.add(path)
+            self._route(path, lambda req: self._reply_edge(req, comment))
+        return edge
+
+    def _reply_edge(self, req: Request, comment: dict[str, Any]) -> Response:
+        replies = sorted(comment["replies"], key=lambda r: r["created"])
+        return self._page(req, [_ig_view(r) for r in replies], "IGComment")
 
     def _page(self, req: Request, items: list[dict[str, Any]], kind: str) -> Response:
         fields = _fields(req)
@@ -441,7 +456,10 @@ def _select(kind: str, item: dict[str, Any], fields: dict[str, Any]) -> dict[str
         if value is None:
             continue
         if name == "replies":
-            value = {"data": [_select("IGComment", r, sub or {}) for r in value["data"]]}
+            value = {
+                **value,
+                "data": [_select("IGComment", r, sub or {}) for r in value["data"]],
+            }
         elif isinstance(value, dict) and sub:
             value = {k: v for k, v in value.items() if k in sub}
         out[name] = value

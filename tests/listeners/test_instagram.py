@@ -94,6 +94,20 @@ def test_comments_and_replies_become_mentions_but_the_account_itself_does_not(
     assert question.raw["media_id"] == "m1" and "replies" not in question.raw
 
 
+def test_a_long_reply_thread_is_read_past_the_nested_first_page(
+    graph: FakeGraph, http: HttpClient
+) -> None:
+    replies = [ig_comment(f"r{i}", NOW - 900 + i, f"same here {i}") for i in range(60)]
+    graph.add_media(
+        IG,
+        media("m1", NOW - DAY, "Launch"),
+        [ig_comment("c1", NOW - 1000, "broken", replies=replies)],
+    )
+    found = ids(run(listener(graph, http)))
+    assert sorted(found) == sorted(["c1", *(r["id"] for r in replies)])
+    assert len(graph.requests_to("/c1/replies")) == 2  # 50 + 10, the nested 25 not re-counted
+
+
 def test_match_query_applies_the_brand_query_and_its_exclusions(
     graph: FakeGraph, http: HttpClient
 ) -> None:
