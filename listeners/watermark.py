@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 OVERLAP_SECONDS = 15 * 60
 MAX_SEEN = 2000  # bounds the cursor's size for very busy queries
+CLOCK_SKEW = 5 * 60  # how far ahead of our clock a post's own timestamp is believed
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,16 @@ class Watermark:
     def is_new(self, native_id: str, created: int) -> bool:
         return not self.is_old(created) and native_id not in self.seen
 
-    def advance(self, fetched: Iterable[tuple[str, int]]) -> Watermark:
-        """The watermark once everything in `fetched` (matching the query or not) is committed."""
+    def advance(self, fetched: Iterable[tuple[str, int]], now: float | None = None) -> Watermark:
+        """The watermark once everything in `fetched` (matching the query or not) is committed.
+
+        A post stamped in the future (a wrong clock on a federated server, a bogus date in a
+        feed) must not drag the watermark ahead of real time: every genuine post until then
+        would look older than the window and be skipped. Such times count as "now" instead.
+        """
+        latest = int(now if now is not None else time.time()) + CLOCK_SKEW
         seen = dict(self.seen)
-        seen.update(fetched)
+        seen.update((native_id, min(created, latest)) for native_id, created in fetched)
         since = max(
             [*seen.values(), *([self.since] if self.since is not None else [])], default=None
         )
