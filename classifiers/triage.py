@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Sentiment = Literal["negative", "neutral", "positive"]
 Urgency = Literal["low", "medium", "high", "critical"]
 
 SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
 URGENCIES: tuple[Urgency, ...] = ("low", "medium", "high", "critical")
+# What a mention is about (multi-label). Ids are shared with labels, routes, stats and reports.
+CATEGORIES: tuple[str, ...] = (
+    "complaint",
+    "question",
+    "outage",
+    "security",
+    "billing",
+    "availability",
+    "praise",
+    "purchase_intent",
+    "job_post",
+    "spam",
+)
 
 
 def urgency_rank(level: str) -> int:
@@ -24,6 +37,10 @@ class TriageInput:
     text: str
     reach: int = 0
     brand_terms: tuple[str, ...] = ()
+    # Who posted where, and the language the network reported: team rules match on these.
+    author: str = ""
+    network: str = ""
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +53,8 @@ class Triage:
     reasons: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     model_version: str = ""
+    # False: muted by a team rule or labelled "not relevant"; such a mention never alerts.
+    relevant: bool = True
+    lang: str | None = None  # detected language (ISO 639-1), when the detector was sure enough
+    # Category/urgency scores and rule hits behind the verdict, kept for people and reports.
+    details: dict[str, Any] = field(default_factory=dict)

@@ -48,11 +48,21 @@ def _topic_points(signal: Signal) -> int:
     return TOPIC_POINTS["question" if signal.category == "question" else "other"]
 
 
-def assess(item: TriageInput, negative: float) -> Assessment:
-    """Urgency with every signal that contributed, given the text's negative probability."""
+def find_signals(item: TriageInput) -> list[Signal]:
+    """The word signals and a question to the brand: what `assess` scores."""
     signals = word_signals(item.text)
     if question := brand_question(item.text, item.brand_terms):
         signals.append(question)
+    return signals
+
+
+def assess(item: TriageInput, negative: float, signals: list[Signal] | None = None) -> Assessment:
+    """Urgency with every signal that contributed, given the text's negative probability.
+
+    `signals` from `find_signals`, when the caller already has them (the triager uses them for
+    categories too: the regexes are most of the rule layer's time).
+    """
+    signals = list(find_signals(item) if signals is None else signals)
     reasons = [s.reason for s in signals]
     categories = [s.category for s in signals]
 

@@ -1,0 +1,187 @@
+"""How the triager combines the team's rules, the model's scores and the word rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifiers.categories import RULES, SIGNAL_CATEGORY
+from classifiers.language import LanguageDetector
+from classifiers.rules import KeywordRule, apply_rules, handle
+from classifiers.triage import CATEGORIES, TriageInput
+from classifiers.triager import Triager
+from listeners.query import parse
+from listenpost.config import Settings, SettingsError, load
+from listenpost.settings_triage import build_rules
+
+
+@dataclass
+class Output:
+    sentiment: np.ndarray
+    categories: np.ndarray | None
+    urgency: np.ndarray | None
+
+
+class FixedModel:
+    """A model whose every answer is set by the test, counting the texts it was shown."""
+
+    version = "fixed-1"
+
+    def __init__(
+        self,
+        sentiment: Sequence[float] = (0.05, 0.15, 0.8),
+        categories: dict[str, float] | None = None,
+        urgency: Sequence[float] | None = None,
+    ) -> None:
+        self.sentiment = np.array(sentiment, dtype=np.float32)
+        self.categories = categories
+        self.urgency = None if urgency is None else np.array(urgency, dtype=np.float32)
+        self.seen: list[str] = []
+
+    def predict(self, texts: Sequence[str]) -> Output:
+        self.seen += texts
+        n = len(texts)
+        cats = None
+        if self.categories is not None:
+            row = np.array([self.categories.get(c, np.nan) for c in CATEGORIES], np.float32)
+            cats = np.tile(row, (n, 1))
+        urgency = None if self.urgency is None else np.tile(self.urgency, (n, 1))
+        return Output(np.tile(self.sentiment, (n, 1)), cats, urgency)
+
+
+DETECTOR = LanguageDetector()
+
+
+def triager(model: FixedModel, rules: Sequence[KeywordRule] = ()) -> Triager:
+    return Triager(model=model, rules=rules, detector=DETECTOR)
+
+
+def test_every_category_rule_names_a_shared_category() -> None:
+    assert {c for c, _, _ in RULES} | set(SIGNAL_CATEGORY.values()) <= set(CATEGORIES)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("We're hiring senior engineers at Acme, apply now", "job_post"),
+        ("Use code SAVE20 for 20% off, link in bio", "spam"),
+        ("Is the Acme X2 back in stock anywhere? Sold out everywhere", "availability"),
+        ("Thinking about buying the Acme X2, worth it?", "purchase_intent"),
+        ("How do I export my data from Acme?", "question"),
+        ("Huge thanks to the Acme team, amazing support", "praise"),
+        ("Worst experience ever, still waiting for a reply", "complaint"),
+        ("My Acme account was hacked and my data leaked", "security"),
+        ("Acme charged me twice this month", "billing"),
+        ("The Acme app is down again", "outage"),
+    ],
+)
+def test_word_rules_find_each_category(text: str, category: str) -> None:
+    (verdict,) = triager(FixedModel()).triage([TriageInput(text)])
+    assert category in verdict.categories
+    assert verdict.details["rule_hits"]
+
+
+def test_model_categories_count_above_their_threshold_and_are_explained() -> None:
+    model = FixedModel(categories={"complaint": 0.83, "billing": 0.41, "praise": 0.02})
+    (verdict,) = triager(model).triage([TriageInput("the thing arrived today")])
+    assert verdict.categories == ["complaint"]
+    scores = verdict.details["category_scores"]
+    assert scores == {"complaint": 0.83, "billing": 0.41, "praise": 0.02}
+    assert "model: complaint 0.83, billing 0.41" in verdict.reasons
+    assert verdict.model_version == "fixed-1"
+
+
+def test_each_category_can_have_its_own_threshold() -> None:
+    model = FixedModel(categories={"complaint": 0.6, "spam": 0.6})
+    strict = Triager(model=model, detector=DETECTOR, category_thresholds={"spam": 0.9})
+    (verdict,) = strict.triage([TriageInput("the thing arrived today")])
+    assert verdict.categories == ["complaint"]
+
+
+def test_a_confident_model_raises_urgency_over_the_points_table() -> None:
+    sure = FixedModel(urgency=(0.05, 0.05, 0.8, 0.1))
+    unsure = FixedModel(urgency=(0.3, 0.2, 0.45, 0.05))
+    (raised,) = triager(sure).triage([TriageInput("the thing arrived today")])
+    (kept,) = triager(unsure).triage([TriageInput("the thing arrived today")])
+    assert raised.urgency == "high" and "model urgency high 0.80" in raised.reasons
+    assert kept.urgency == "low"
+
+
+def test_mute_rule_stores_as_not_relevant_without_asking_the_model() -> None:
+    model = FixedModel()
+    rules = [KeywordRule("job posts", query=parse('"we are hiring" OR #hiring'), mute=True)]
+    muted, kept = triager(model, rules).triage(
+        [TriageInput("We are hiring! #hiring at Acme"), TriageInput("Acme is great")]
+    )
+    assert muted.relevant is False
+    assert muted.reasons == ["team rule 'job posts': muted"]
+    assert muted.details["muted_by"] == "rule job posts"
+    assert kept.relevant is True
+    assert model.seen == ["Acme is great"]
+
+
+def test_tag_and_urgency_rules_act_before_the_model() -> None:
+    rules = [
+        KeywordRule("invoices", terms=("invoice", "receipt"), tag=("billing",)),
+        KeywordRule("lawyers", terms=("lawyer",), urgency="critical"),
+        KeywordRule("vip", authors=("@BigCustomer",), urgency="high"),
+    ]
+    tagged, legal, vip = triager(FixedModel(), rules).triage(
+        [
+            TriageInput("Where do I find my Receipt?"),
+            TriageInput("Talking to my lawyer about Acme"),
+            TriageInput("Acme is fine", author="bigcustomer"),
+        ]
+    )
+    assert "billing" in tagged.categories
+    assert tagged.reasons[0] == "team rule 'invoices': tagged billing"
+    assert legal.urgency == "critical"
+    assert vip.urgency == "high" and vip.relevant
+
+
+def test_rules_match_only_when_every_matcher_matches() -> None:
+    rule = KeywordRule("own posts", query=parse("acme"), authors=("@acme",), mute=True)
+    assert apply_rules([rule], TriageInput("acme news", author="@Acme")).muted_by == "own posts"
+    assert apply_rules([rule], TriageInput("acme news", author="someone")).muted_by is None
+    assert apply_rules([rule], TriageInput("other news", author="acme")).muted_by is None
+    assert handle("u/Acme") == handle("@acme@mastodon.social") == "acme"
+
+
+def _settings(tmp_path: Path, rules: str) -> Settings:
+    path = tmp_path / "settings.toml"
+    path.write_text(rules)
+    return load(path)
+
+
+def test_rules_from_settings(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path,
+        '[[classifier.rules]]\nname = "spam"\nquery = \'"promo code" OR giveaway\'\nmute = true\n'
+        '[[classifier.rules]]\nterms = ["chargeback"]\ntag = ["billing"]\nurgency = "high"\n',
+    )
+    rules = build_rules(settings.classifier.rules)
+    assert [r.name for r in rules] == ["spam", "rule 2"]
+    (verdict,) = triager(FixedModel(), rules).triage([TriageInput("I filed a chargeback")])
+    assert verdict.urgency == "high" and "billing" in verdict.categories
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[classifier.rules]]\nmute = true\n', "needs something to match"),
+        ('[[classifier.rules]]\nterms = ["x"]\n', "needs an action"),
+        ('[[classifier.rules]]\nterms = ["x"]\ntag = ["rant"]\n', "unknown category 'rant'"),
+        ('[[classifier.rules]]\nterms = ["x"]\nurgency = "asap"\n', "unknown urgency 'asap'"),
+        ('[[classifier.rules]]\nquery = "(acme"\nmute = true\n', "query does not parse"),
+        ('[[classifier.rules]]\nterms = ["x"]\nmute = true\nmuted = 1\n', "unknown key"),
+    ],
+)
+def test_bad_rules_fail_at_start_with_one_line(tmp_path: Path, toml: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        _settings(tmp_path, toml)
+    text = str(caught.value)
+    assert message in text and "settings.toml: classifier.rules[0]" in text and "\n" not in text
