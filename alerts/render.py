@@ -10,11 +10,13 @@ escaping those three makes every control sequence inert; mrkdwn text objects als
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
-from classifiers.triage import Triage
+from classifiers.triage import SENTIMENTS, Triage
+from storage.cases import CLOSED, OPEN, Case, CaseEvent
 from storage.records import StoredMention
 
 SECTION_LIMIT = 3000  # section text object
@@ -22,6 +24,7 @@ HEADER_LIMIT = 150  # header block, plain_text
 URL_LIMIT = 3000  # button url
 FALLBACK_POST_LIMIT = 280  # notifications show one short line; the blocks carry the full text
 LINE_LIMIT = 300  # author / title / triage lines stay one glance long
+REASONS_SHOWN = 4  # an alert line names the strongest reasons; `listenpost mentions` has all
 ELLIPSIS = "…"
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -110,8 +113,15 @@ def network_name(network: str) -> str:
     return _NETWORK_NAMES.get(network, network.replace("_", " ").title())
 
 
-def render(mention: StoredMention) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, Block Kit blocks) for one alert; both carry the same essentials."""
+def render(
+    mention: StoredMention, case: Case | None = None, history: Sequence[CaseEvent] = ()
+) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, Block Kit blocks) for one alert; both carry the same essentials.
+
+    With its case (and the case's history) the alert also says who did what and when, and
+    offers only the buttons that make sense now: a resolved case shows Reopen, not Resolve.
+    No case yet means a fresh alert: the case opens as it is delivered.
+    """
     triage = mention.triage
     if triage is None:
         raise ValueError(f"mention {mention.id} has no triage; only triaged mentions are alerted")
@@ -137,20 +147,7 @@ def render(mention: StoredMention) -> tuple[str, list[dict[str, Any]]]:
         {"type": "section", "text": _mrkdwn(triage_text)},
         {"type": "context", "elements": [_mrkdwn(_context_line(mention))]},
     ]
-    if url:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "View post"},
-                        "url": url,
-                        "action_id": "view_post",
-                    }
-                ],
-            }
-        )
+    blocks.extend(case_blocks(mention, url, case, history))
 
     excerpt_source = " ".join(t for t in (mention.title, mention.text) if t)
     excerpt = inert(_one_line(excerpt_source), FALLBACK_POST_LIMIT)
@@ -160,6 +157,8 @@ def render(mention: StoredMention) -> tuple[str, list[dict[str, Any]]]:
         fallback += f': "{excerpt}"'
     if url:
         fallback += f" <{escape(url)}|View post>"
+    if case is not None and case.status != OPEN:
+        fallback += f" · {STATUS_LABELS[case.status]}"
     return fallback, blocks
 
 
@@ -167,9 +166,15 @@ def _triage_line(triage: Triage) -> str:
     score = triage.sentiment_scores.get(triage.sentiment)
     line = f"*{triage.sentiment.capitalize()}*" + (f" ({score:.2f})" if score is not None else "")
     line += f" · urgency *{triage.urgency}*"
-    if triage.reasons:
-        reasons = inert(_one_line(", ".join(triage.reasons)), LINE_LIMIT)
-        line += f" · {reasons}"
+    # Why, in one glance (triage-features, issue 5): labels and team rules come first in
+    # `reasons`, then rule hits and the model's top category scores; the rest is counted.
+    shown = triage.reasons[:REASONS_SHOWN]
+    more = len(triage.reasons) - len(shown)
+    tail = ", ".join(shown) + (f" +{more} more" if more else "")
+    if triage.model_version:
+        tail += (" · " if tail else "") + f"model {triage.model_version}"
+    if tail:
+        line += f" · {inert(_one_line(tail), LINE_LIMIT)}"
     return line
 
 
@@ -186,6 +191,184 @@ def _context_line(mention: StoredMention) -> str:
         parts.append(f"repost of mention #{mention.duplicate_of}")
     parts.append(f"mention #{mention.id}")
     return " · ".join(parts)
+
+
+# ---- case buttons ---------------------------------------------------------------------------
+# Slack sends these ids back on every click (alerts/app.py routes on them): renaming one breaks
+# the buttons on every alert already posted. Buttons carry the mention id as their `value`;
+# menus, which have no value of their own, carry it in front of each option's value
+# ("7:spam"), and the user picker in its block id ("case_more:7").
+ACKNOWLEDGE = "case_acknowledge"
+ASSIGN = "case_assign"
+RESOLVE = "case_resolve"
+NOT_RELEVANT = "case_not_relevant"
+MUTE_AUTHOR = "case_mute_author"
+ESCALATE = "case_escalate"
+REOPEN = "case_reopen"
+SENTIMENT = "case_sentiment"
+REPLIES = "case_replies"  # shows the saved replies that fit; changes nothing
+VIEW_POST = "view_post"
+CASE_BLOCK, MORE_BLOCK = "case", "case_more"
+NOT_RELEVANT_REASONS = {
+    "spam": "Spam or a bot",
+    "job_post": "Job post",
+    "not_us": "Not about us",
+    "handled": "Already handled",
+    "other": "Other",
+}
+STATUS_LABELS = {
+    "open": "Open",
+    "acknowledged": "Acknowledged",
+    "assigned": "Assigned",
+    "resolved": "Resolved",
+    "not_relevant": "Not relevant",
+}
+HISTORY_SHOWN = 5  # the newest steps; the full history is in `listenpost cases`
+_STATUS_EMOJI = {
+    "open": "🆕",
+    "acknowledged": "👀",
+    "assigned": "👤",
+    "resolved": "✅",
+    "not_relevant": "🚫",
+}
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,30}")
+
+
+def case_blocks(
+    mention: StoredMention, url: str | None, case: Case | None, history: Sequence[CaseEvent]
+) -> list[dict[str, Any]]:
+    """The buttons for the case's current state, then who did what (when anything was done)."""
+    status = case.status if case else OPEN
+    closed = status in CLOSED
+    mid = str(mention.id)
+    main: list[dict[str, Any]] = []
+    if closed:
+        main.append(_button("Reopen", REOPEN, mid))
+    else:
+        if status == OPEN:
+            main.append(_button("Acknowledge", ACKNOWLEDGE, mid, style="primary"))
+        main.append(_button("Resolve", RESOLVE, mid))
+        main.append(_button("Saved replies", REPLIES, mid))
+        if case is None or case.escalated_at is None:
+            main.append(_button("Escalate", ESCALATE, mid))
+        main.append(_mute_button(mention))
+    if url:
+        link = {"type": "button", "text": _plain("View post"), "url": url, "action_id": VIEW_POST}
+        main.insert(0, link)
+    more: list[dict[str, Any]] = []
+    if not closed:
+        picker: dict[str, Any] = {
+            "type": "users_select",
+            "action_id": ASSIGN,
+            "placeholder": _plain("Assign to…"),
+        }
+        if case and case.assignee and _SLACK_USER.fullmatch(case.assignee):
+            picker["initial_user"] = case.assignee
+        more.append(picker)
+        more.append(
+            {
+                "type": "static_select",
+                "action_id": NOT_RELEVANT,
+                "placeholder": _plain("Not relevant…"),
+                "options": [
+                    _option(label, f"{mid}:{key}") for key, label in NOT_RELEVANT_REASONS.items()
+                ],
+            }
+        )
+    current = mention.triage.sentiment if mention.triage else None
+    more.append(
+        {
+            "type": "overflow",
+            "action_id": SENTIMENT,
+            "options": [
+                _option(f"Wrong sentiment: it is {s}", f"{mid}:{s}")
+                for s in SENTIMENTS
+                if s != current
+            ],
+        }
+    )
+    blocks = [
+        {"type": "actions", "block_id": f"{CASE_BLOCK}:{mid}", "elements": main},
+        {"type": "actions", "block_id": f"{MORE_BLOCK}:{mid}", "elements": more},
+    ]
+    if case is not None and (status != OPEN or any(e.action != "open" for e in history)):
+        blocks.append({"type": "context", "elements": [_mrkdwn(status_text(case, history))]})
+    return blocks
+
+
+def status_text(case: Case, history: Sequence[CaseEvent]) -> str:
+    """'👤 Assigned to @bo' and then the newest steps, each with who and when."""
+    line = f"{_STATUS_EMOJI[case.status]} *{STATUS_LABELS[case.status]}*"
+    if case.assignee and case.status != "not_relevant":
+        line += f" · {person(case.assignee)}"
+    if case.breached_at is not None:
+        line += " · ⏰ SLA breached"
+    steps = [e for e in history if e.action != "open"][-HISTORY_SHOWN:]
+    return "\n".join([line, *(_step(e) for e in steps)])
+
+
+def _step(event: CaseEvent) -> str:
+    who = person(event.actor)
+    data = event.data or {}
+    said = {
+        "acknowledge": f"acknowledged by {who}",
+        "assign": f"assigned to {person(str(data.get('assignee', '?')))} by {who}",
+        "resolve": f"resolved by {who}",
+        "not_relevant": f"marked not relevant by {who}",
+        "mute_author": f"author muted by {who}",
+        "escalate": f"escalated by {who}",
+        "reopen": f"reopened by {who}",
+        "breach": "SLA breached",
+        "relabel": f"relabelled by {who}",
+    }.get(event.action, f"{inert(event.action, 40)} by {who}")
+    if event.note:
+        said += f" ({inert(_one_line(event.note), 200)})"
+    at = int(event.at.timestamp())
+    when = f"<!date^{at}^{{date_short_pretty}} at {{time}}|{event.at:%Y-%m-%d %H:%M} UTC>"
+    return f"• {when}: {said}"
+
+
+def person(actor: str) -> str:
+    """A Slack user id becomes a mention Slack shows as a name; anything else (a CLI user, the
+    SLA check) stays text."""
+    if _SLACK_USER.fullmatch(actor):
+        return f"<@{actor}>"
+    return inert(_one_line(actor), 80)
+
+
+def _mute_button(mention: StoredMention) -> dict[str, Any]:
+    # The author's name stays out of the dialog: it is shown above, escaped, and plain_text
+    # here would carry `<!here>` in a name as it is.
+    where = network_name(mention.network)
+    button = _button("Mute author", MUTE_AUTHOR, str(mention.id))
+    button["confirm"] = {
+        "title": _plain("Mute this author?"),
+        "text": _plain(
+            _fit_plain(
+                f"No more alerts for this author's posts on {where} until someone runs "
+                "/listenpost unmute author followed by the name.",
+                300,
+            )
+        ),
+        "confirm": _plain("Mute"),
+        "deny": _plain("Cancel"),
+    }
+    return button
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button = {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(_fit_plain(text, 75)), "value": value}
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:

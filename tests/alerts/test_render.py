@@ -98,7 +98,7 @@ def test_message_carries_author_reach_triage_time_and_link() -> None:
     assert blocks[0]["text"]["text"] == "🔴 Acme mention on Reddit"
     assert who == "*angry_customer* · 12.3k followers · 1.2k likes"
     assert post == "Acme has been down for two hours and support is silent."
-    assert verdict == "*Negative* (0.91) · urgency *high* · outage, refund"
+    assert verdict == "*Negative* (0.91) · urgency *high* · outage, refund · model test"
     assert context.startswith("Posted <!date^1712325780^{date_short_pretty} at {time}|")
     assert "2024-04-05 14:03 UTC" in context
     button = blocks[5]["elements"][0]
@@ -125,7 +125,7 @@ def test_reposts_and_titles_are_shown() -> None:
     who, _, verdict = section_texts(blocks)
     assert blocks[0]["text"]["text"] == "🚨 Acme mention on Hacker News"
     assert who == "*angry_customer* · 3 likes · 1 repost\n*Ask HN: Is Acme down?*"
-    assert verdict == "*Neutral* (0.91) · urgency *critical*"
+    assert verdict == "*Neutral* (0.91) · urgency *critical* · model test"
     assert "repost of mention #3" in blocks[4]["elements"][0]["text"]
     assert "Ask HN: Is Acme down?" in text
 
@@ -144,14 +144,15 @@ def test_reposts_and_titles_are_shown() -> None:
 )
 def test_only_http_links_get_a_button(url: str) -> None:
     text, blocks = render(stored(url=url))
-    assert all(b["type"] != "actions" for b in blocks)
+    elements = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert all("url" not in e for e in elements)
     assert "View post" not in text
 
 
 def test_link_with_query_string_is_escaped_in_the_fallback_only() -> None:
     url = "https://news.ycombinator.com/item?id=1&p=2"
     text, blocks = render(stored(url=url))
-    assert blocks[-1]["elements"][0]["url"] == url
+    assert blocks[5]["elements"][0]["url"] == url
     assert "<https://news.ycombinator.com/item?id=1&amp;p=2|View post>" in text
     assert safe_url(url) == url
 
