@@ -8,6 +8,7 @@ here just as `<!channel>` stays literal in Slack.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -27,7 +28,14 @@ class ConsoleSender:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
 
-    def send(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> Delivery:
+    def send(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None = None,
+    ) -> Delivery:
+        """Print the message; a threaded reply says which message it answers."""
         title = next(
             (b["text"]["text"] for b in blocks if b.get("type") == "header"), "listenpost alert"
         )
@@ -35,7 +43,9 @@ class ConsoleSender:
         for block in blocks:
             kind = block.get("type")
             if kind == "section":
-                lines.append(to_markup(block["text"]["text"]))
+                if "text" in block:
+                    lines.append(to_markup(block["text"]["text"]))
+                lines.extend(to_markup(f["text"]) for f in block.get("fields", []))
             elif kind == "context":
                 parts = [to_markup(e["text"]) for e in block.get("elements", []) if "text" in e]
                 lines.append(f"[dim]{' '.join(parts)}[/dim]")
@@ -46,10 +56,38 @@ class ConsoleSender:
                     if e.get("url")
                 )
         body = "\n".join(lines) if lines else to_markup(text)
+        where = channel if thread_ts is None else f"{channel}, in thread {thread_ts}"
         self.console.print(
-            Panel(body, title=escape(title), subtitle=escape(channel), title_align="left"),
+            Panel(body, title=escape(title), subtitle=escape(where), title_align="left"),
             highlight=False,
         )
+        # No ts: nothing can thread under or update a printed panel, and a stored ts would
+        # send a later Slack reply under a message Slack never saw.
+        return Delivery(channel_id=None, ts=None)
+
+    def update(
+        self, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> Delivery:
+        """The terminal cannot edit what it printed: print the new version, marked as such."""
+        self.console.print(f"[dim]updated {escape(ts)} in {escape(channel_id)}:[/dim]")
+        self.send(channel_id, text, blocks)
+        return Delivery(channel_id=None, ts=None)
+
+    def upload_file(
+        self,
+        channel: str,
+        path: Path,
+        title: str,
+        initial_comment: str | None = None,
+        thread_ts: str | None = None,
+    ) -> Delivery:
+        """Nothing to upload to: say where the file is so it can be opened."""
+        self.console.print(
+            f"[bold]{escape(title)}[/bold] for {escape(channel)}: {escape(str(path))}",
+            highlight=False,
+        )
+        if initial_comment:
+            self.console.print(to_markup(initial_comment), highlight=False)
         return Delivery(channel_id=None, ts=None)
 
     def check(self) -> str:

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from alerts.timing import SlaSetting, check_route
+from classifiers.language import normalise
 from classifiers.triage import SENTIMENTS, URGENCIES, urgency_rank
 from storage.records import StoredMention
+from storage.stats import reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,19 @@ class Route:
     min_urgency: str | None = "high"
     brands: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
+    # Only posts that could reach this many people (storage.stats.reach: followers, else
+    # likes + reposts): an influencer's complaint goes first.
+    min_reach: int | None = None
+    target: str = "slack"  # slack | webhook | zendesk (alerts/handoff.py delivers the others)
+    # Answer-by times, quiet hours and who hears about a miss: alerts/timing.py explains them.
+    sla: SlaSetting = None
+    quiet_hours: str | None = None
+    timezone: str = "UTC"
+    escalate_to: str | None = None
+    # Only posts in these languages (ISO 639-1; unknown language passes: a short post the
+    # detector cannot place must not go unseen) / about any of these categories.
+    languages: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # A typo here would silently route nothing; fail at start-up instead.
@@ -41,6 +57,7 @@ class Route:
                 f"route {self.name!r}: unknown urgency {self.min_urgency!r}; "
                 f"use {', '.join(URGENCIES)}"
             )
+        check_route(self)
 
     def matches(self, mention: StoredMention) -> bool:
         triage = mention.triage
@@ -48,9 +65,19 @@ class Route:
         # have no verdict yet and are routed once they get one.
         if triage is None or mention.duplicate_of is not None:
             return False
+        if not triage.relevant:  # muted by a team rule, or a person said "not relevant"
+            return False
         if self.brands and not set(self.brands) & set(mention.brands):
             return False
         if self.networks and mention.network not in self.networks:
+            return False
+        lang = normalise(mention.lang or triage.lang)
+        if self.languages and lang is not None and lang not in self.languages:
+            return False
+        if self.categories and not set(self.categories) & set(triage.categories):
+            return False
+        m = mention.metrics
+        if self.min_reach is not None and reach(m.followers, m.likes, m.reposts) < self.min_reach:
             return False
         if triage.sentiment in self.sentiments:
             return True

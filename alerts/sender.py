@@ -7,6 +7,7 @@ which owns the durable state, decides when to try again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -53,6 +54,34 @@ class Misconfigured(DeliveryFailed):
 
 
 class Sender(Protocol):
-    def send(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> Delivery: ...
+    """Slack and the console behave alike, so the outbox, the SLA check and digests never ask
+    which one they hold."""
+
+    def send(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None = None,
+    ) -> Delivery:
+        """Post a message; with `thread_ts`, as a reply under that message."""
+        ...
+
+    def update(
+        self, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> Delivery:
+        """Replace a posted message in place (a case's status shown on its alert)."""
+        ...
+
+    def upload_file(
+        self,
+        channel: str,
+        path: Path,
+        title: str,
+        initial_comment: str | None = None,
+        thread_ts: str | None = None,
+    ) -> Delivery:
+        """Share a file (a digest's chart) in a channel, by channel id."""
+        ...
 
     def check(self) -> str: ...

@@ -1,4 +1,4 @@
-"""Post one alert to Slack with chat.postMessage, and say whether and when to try again.
+"""Talk to Slack's Web API (post, thread, update in place, upload a chart) one attempt at a time.
 
 The slack_sdk client is built with no retry handlers: its built-in ones sleep inside the call
 (Retry-After can be minutes), which would stall the scheduler's job. One attempt per call;
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.client import HTTPException
+from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
@@ -64,7 +65,16 @@ class SlackSender:
             options["base_url"] = base_url  # slack_sdk appends the method name to it
         self._client = WebClient(**options)
 
-    def send(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> Delivery:
+    def send(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None = None,
+    ) -> Delivery:
+        options: dict[str, Any] = {}
+        if thread_ts is not None:
+            options["thread_ts"] = thread_ts  # a reply under the alert, not a new message
         response = self._call(
             self._client.chat_postMessage,
             channel=channel,
@@ -73,8 +83,47 @@ class SlackSender:
             # The alert carries the post itself; previews of every link in it are noise.
             unfurl_links=False,
             unfurl_media=False,
+            **options,
         )
         return Delivery(channel_id=response.get("channel"), ts=response.get("ts"))
+
+    def update(
+        self, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> Delivery:
+        """chat.update wants the channel's id (not its name) and the message's ts."""
+        response = self._call(
+            self._client.chat_update, channel=channel_id, ts=ts, text=text, blocks=blocks
+        )
+        return Delivery(channel_id=response.get("channel"), ts=response.get("ts"))
+
+    def upload_file(
+        self,
+        channel: str,
+        path: Path,
+        title: str,
+        initial_comment: str | None = None,
+        thread_ts: str | None = None,
+    ) -> Delivery:
+        """files_upload_v2: get an upload URL, send the bytes there, complete into `channel`.
+
+        Slack shares the file only into a channel id (files.completeUploadExternal's
+        channel_id), so callers pass the id a chat.postMessage answered with.
+        """
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot read {path}: {exc}") from None
+        response = self._call(
+            self._client.files_upload_v2,
+            channel=channel,
+            file=data,
+            filename=Path(path).name,
+            title=title,
+            initial_comment=initial_comment,
+            thread_ts=thread_ts,
+        )
+        ts = _share_ts(response.get("file") or {}, channel)
+        return Delivery(channel_id=channel, ts=ts)
 
     def check(self) -> str:
         """For `doctor`: proves the token works without posting anything."""
@@ -86,10 +135,22 @@ class SlackSender:
             return method(**kwargs)
         except SlackApiError as exc:
             raise classify(exc) from None
-        except SlackRequestError as exc:  # e.g. a base_url that is not http(s)
-            raise DeliveryFailed(f"bad Slack request: {exc}") from None
+        except SlackRequestError as exc:
+            if "Failed to upload a file" in str(exc):  # the upload URL answered non-200
+                raise RetryLater("Slack file upload failed") from None
+            raise DeliveryFailed(f"bad Slack request: {exc}") from None  # e.g. a non-http base_url
         except (OSError, HTTPException) as exc:  # refused, reset, DNS, timeout
             raise RetryLater(f"Slack unreachable: {exc}") from None
+
+
+def _share_ts(file: Mapping[str, Any], channel: str) -> str | None:
+    """The ts of the file's message in `channel`, from files.info's `shares`, when Slack says."""
+    shares = file.get("shares") or {}
+    for scope in ("public", "private"):
+        posts = (shares.get(scope) or {}).get(channel) or []
+        if posts and isinstance(posts[0], Mapping):
+            return posts[0].get("ts")
+    return None
 
 
 def classify(exc: SlackApiError) -> RetryLater | DeliveryFailed:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from alerts.slack import SlackSender
+from storage import Store
 from tests.fakes.slack import FakeSlack
 
 
@@ -11,3 +14,15 @@ from tests.fakes.slack import FakeSlack
 def slack() -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
         yield fake
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'listenpost.db'}")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sender(slack: FakeSlack) -> SlackSender:
+    return SlackSender(slack.token, base_url=slack.base_url)

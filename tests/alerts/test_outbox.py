@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from alerts.console import ConsoleSender
+from alerts.fatigue import Policy
 from alerts.outbox import DeliveryReport, backoff, deliver_due
 from alerts.routes import Route, decide
 from alerts.slack import SlackSender
@@ -23,6 +24,8 @@ from tests.fakes.slack import FakeSlack
 
 T0 = datetime(2024, 4, 5, 15, 0, tzinfo=UTC)
 ROUTES = [Route(name="default", channel="#brand-alerts")]
+# For tests about retries and claims: no burst grouping, no pacing (tests/alerts/test_fatigue.py).
+FREE = Policy(group_after=10_000, burst=10_000)
 
 
 @pytest.fixture
@@ -182,11 +185,12 @@ def test_duplicates_and_calm_mentions_are_not_alerted(
 ) -> None:
     original = mention(1, text="Acme outage, everything is down")
     repost = mention(2, network="hackernews", text="Acme outage, everything is down")
-    assert queue(store, [original, repost]) == 1  # the near-duplicate copy is not routed
+    assert queue(store, [original, repost]) == 1  # the near-duplicate copy is no new alert
     assert queue(store, [mention(3)], verdict=triage("positive", "low")) == 0
-    assert deliver_due(store, sender, now=T0).sent == 1
-    (message,) = slack.messages
+    assert deliver_due(store, sender, now=T0).sent == 2
+    message, copy = slack.messages
     assert "https://www.reddit.com/r/acme/comments/1/" in message["text"]
+    assert copy["thread_ts"] == message["ts"]  # the copy is shown under the original
 
 
 def test_console_sender_delivers_through_the_same_outbox(store: Store) -> None:
@@ -208,14 +212,15 @@ def test_a_429_storm_delivers_everything_once_in_order_without_early_sends(
 ) -> None:
     queue(store, [mention(n) for n in range(1, 6)])
     slack.rate_limit(retry_after=30)
-    assert deliver_due(store, sender, now=T0).retried == 1
+    assert deliver_due(store, sender, policy=FREE, now=T0).retried == 1
     # Passes before Retry-After runs out send nothing at all: no extra 429 is earned.
     for seconds in (5, 15, 29):
-        assert deliver_due(store, sender, now=T0 + timedelta(seconds=seconds)).sent == 0
+        later = T0 + timedelta(seconds=seconds)
+        assert deliver_due(store, sender, policy=FREE, now=later).sent == 0
     assert len(slack.posts) == 1
     slack.rate_limit(retry_after=10)
-    deliver_due(store, sender, now=T0 + timedelta(seconds=30))
-    deliver_due(store, sender, now=T0 + timedelta(seconds=41))
+    deliver_due(store, sender, policy=FREE, now=T0 + timedelta(seconds=30))
+    deliver_due(store, sender, policy=FREE, now=T0 + timedelta(seconds=41))
     assert len(slack.posts) == 7  # 5 messages + 2 rate-limited attempts, nothing more
     assert [m["text"].split("(#")[1][0] for m in slack.messages] == ["1", "2", "3", "4", "5"]
     assert store.delivered_count() == 5
@@ -226,11 +231,12 @@ def test_a_revoked_token_holds_every_alert_until_fixed_instead_of_failing_them(
 ) -> None:
     queue(store, [mention(n) for n in range(1, 31)])
     slack.error("token_revoked")
-    report = deliver_due(store, sender, now=T0)
+    report = deliver_due(store, sender, policy=FREE, now=T0)
     assert report.failed == 0 and report.sent == 0
     assert len(slack.posts) == 1  # one refusal, not thirty
-    assert deliver_due(store, sender, now=T0 + timedelta(minutes=5)) == DeliveryReport()
-    later = deliver_due(store, sender, now=T0 + timedelta(minutes=11))
+    early = T0 + timedelta(minutes=5)
+    assert deliver_due(store, sender, policy=FREE, now=early) == DeliveryReport()
+    later = deliver_due(store, sender, policy=FREE, now=T0 + timedelta(minutes=11))
     assert later.sent == 30 and store.delivered_count() == 30
 
 
@@ -254,11 +260,11 @@ def test_two_processes_on_one_database_send_each_alert_once(db_url: str, slack: 
     # The second process starts its pass after the first claimed some alerts.
     for item in due[:5]:
         assert first.claim(item.id, T0, T0 + timedelta(minutes=2))
-    deliver_due(second, sender, now=T0)
+    deliver_due(second, sender, policy=FREE, now=T0)
     assert len(slack.messages) == 5
-    assert deliver_due(second, sender, now=T0 + timedelta(minutes=1)).sent == 0
+    assert deliver_due(second, sender, policy=FREE, now=T0 + timedelta(minutes=1)).sent == 0
     # The first process died holding five claims: they come back once the lease runs out.
-    assert deliver_due(second, sender, now=T0 + timedelta(minutes=3)).sent == 5
+    assert deliver_due(second, sender, policy=FREE, now=T0 + timedelta(minutes=3)).sent == 5
     assert len(slack.messages) == 10 and second.delivered_count() == 10
     first.close()
     second.close()
