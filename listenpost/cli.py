@@ -289,6 +289,7 @@ def _mention_json(m: StoredMention) -> dict[str, Any]:
         "categories": t.categories if t else [],
         "reasons": t.reasons if t else [],
         "model_version": t.model_version if t else None,
+        "relevant": t.relevant if t else None,  # False: muted by a rule or labelled so
     }
 
 
@@ -395,18 +396,38 @@ def train(
     data: Annotated[
         Path | None, typer.Option(help="Labelled data folder (default ../shared/data).")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Where to write the sentiment head.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Model folder to write (default: the shipped model).")
+    ] = None,
+    epochs: Annotated[float, typer.Option(help="Passes over the training rows.")] = 1.0,
+    layers: Annotated[int, typer.Option(help="MiniLM layers kept: fewer is faster.")] = 2,
 ) -> None:
-    """Retrain the sentiment head from labelled data (reproducible, held-out split reported)."""
+    """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
     from classifiers.train import main as train_main
 
-    argv: list[str] = []
+    argv: list[str] = ["--epochs", str(epochs), "--layers", str(layers)]
     if data:
         argv += ["--data", str(data)]
     if out:
         argv += ["--out", str(out)]
     raise typer.Exit(train_main(argv))
 
+
+from listenpost import cli_triage  # noqa: E402 - label, eval, retrain (issue 5)
+
+cli_triage.register(app)
+
+from listenpost import cli_report  # noqa: E402 - report, retag (issue 7)
+
+cli_report.register(app)
+
+from listenpost import cli_cases  # noqa: E402 - cases, export (issue 6)
+
+cli_cases.register(app)
+
+from listenpost import cli_radar  # noqa: E402 - spikes (issue 7)
+
+cli_radar.register(app)
 
 if __name__ == "__main__":
     app()

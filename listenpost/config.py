@@ -23,6 +23,23 @@ from listeners.base import SourceSettings, parse_duration
 from listeners.errors import NotConfigured
 from listeners.query import Query, QueryError, parse
 from listenpost.config_base import Strict
+from listenpost.settings_alerts import (
+    DigestSettings,
+    EscalateTo,
+    FatigueSettings,
+    QuietHours,
+    Sla,
+    TimeZone,
+)
+from listenpost.settings_radar import RadarSettings
+from listenpost.settings_reports import BrandExtras, ReportSettings, RouteHandoff, check_brands
+from listenpost.settings_slack_app import SavedReply, SlackAppSettings
+from listenpost.settings_triage import (
+    Categories,
+    KeywordRuleSettings,
+    Languages,
+    SentimentModel,
+)
 
 SETTINGS_ENV = "LISTENPOST_SETTINGS"
 DEFAULT_FILE = "settings.toml"
@@ -62,7 +79,7 @@ class StorageSettings(_Strict):
         return value
 
 
-class BrandSettings(_Strict):
+class BrandSettings(BrandExtras):  # competitors, alerts, topics: settings_reports.py
     name: str = Field(min_length=1)
     query: str = Field(min_length=1)
 
@@ -80,7 +97,7 @@ class BrandSettings(_Strict):
         return parse(self.query)
 
 
-class SlackSettings(_Strict):
+class SlackSettings(SlackAppSettings):  # app_mode, http_*: settings_slack_app.py
     channel: str = "#brand-alerts"
     base_url: str | None = None
 
@@ -92,13 +109,20 @@ class SlackSettings(_Strict):
         return value
 
 
-class RouteSettings(_Strict):
+class RouteSettings(RouteHandoff):  # target, webhook, zendesk: settings_reports.py
     name: str
+    min_reach: int | None = Field(default=None, ge=0)  # storage.stats.reach of the post
     channel: str | None = None
     sentiments: list[str] = Field(default_factory=lambda: ["negative"])
     min_urgency: str | None = "high"
     brands: list[str] = Field(default_factory=list)
     networks: list[str] = Field(default_factory=list)
+    languages: Languages = Field(default_factory=list)  # settings_triage
+    categories: Categories = Field(default_factory=list)  # settings_triage
+    sla: Sla = None  # "30m" or { dm = "30m", comment = "1h", post = "24h" }: settings_alerts
+    quiet_hours: QuietHours = None  # "22:00-07:00" in `timezone`: settings_alerts
+    timezone: TimeZone = "UTC"  # settings_alerts
+    escalate_to: EscalateTo = None  # "#leads" or "<!subteam^S0123>": settings_alerts
 
     @field_validator("sentiments")
     @classmethod
@@ -119,6 +143,9 @@ class RouteSettings(_Strict):
 class AlertSettings(_Strict):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     routes: list[RouteSettings] = Field(default_factory=list)
+    fatigue: FatigueSettings = Field(default_factory=FatigueSettings)  # settings_alerts
+    digests: list[DigestSettings] = Field(default_factory=list)  # settings_alerts
+    replies: list[SavedReply] = Field(default_factory=list)  # settings_slack_app
     # Posts older than this are stored and triaged but alert nobody (first polls, backfills).
     max_age: str = "24h"
 
@@ -135,6 +162,8 @@ class AlertSettings(_Strict):
 
 class ClassifierSettings(_Strict):
     batch_size: int = Field(default=64, ge=1, le=1024)
+    rules: list[KeywordRuleSettings] = Field(default_factory=list)  # team rules (settings_triage)
+    sentiment_model: SentimentModel = None  # bring your own HF model (settings_triage)
 
 
 class Settings(_Strict):
@@ -146,6 +175,8 @@ class Settings(_Strict):
     )
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    radar: RadarSettings = Field(default_factory=RadarSettings)  # settings_radar.py
 
     @model_validator(mode="after")
     def _unique_brands(self) -> Settings:
@@ -153,6 +184,11 @@ class Settings(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"brand names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _competitors_are_brands(self) -> Settings:
+        check_brands(self.brands, self.reports)
         return self
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from listeners.base import SourceSettings
-from listenpost.config import Settings
+from listenpost.config import RouteSettings, Settings
 from listenpost.runtime import USER_AGENT, build_sender
 
 
@@ -20,6 +20,39 @@ def _check(name: str, fn: Callable[[], str]) -> tuple[str, bool, str]:
         return name, True, fn()
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
         return name, False, f"{type(exc).__name__}: {exc}"
+
+
+def _slack_app(settings: Settings, env: Mapping[str, str]) -> str:
+    """Buttons that do nothing when clicked are worse than none: say whether they will answer."""
+    slack = settings.alerts.slack
+    if slack.app_mode == "http":
+        if not env.get("SLACK_SIGNING_SECRET"):
+            raise ValueError('app_mode = "http" needs SLACK_SIGNING_SECRET in the environment')
+        return f"HTTP mode on {slack.http_host}:{slack.http_port}{slack.http_path}, signed requests"
+    app_token = env.get("SLACK_APP_TOKEN")
+    if not app_token:
+        return "off (alert buttons will not answer): set SLACK_APP_TOKEN=xapp-... to turn it on"
+    from slack_sdk import WebClient
+
+    client = WebClient(base_url=slack.base_url, timeout=10) if slack.base_url else WebClient()
+    client.apps_connections_open(app_token=app_token)
+    return "Socket Mode: Slack issued a connection for the app token"
+
+
+def _handoff(route: RouteSettings, env: Mapping[str, str]) -> str:
+    """A hand-off without its secret would hold every ticket; better to hear it now."""
+    table = route.webhook if route.target == "webhook" else route.zendesk
+    names = (
+        [route.webhook.secret_env]
+        if route.webhook is not None
+        else [route.zendesk.email_env, route.zendesk.token_env]
+        if route.zendesk is not None
+        else []
+    )
+    missing = [name for name in names if not env.get(name)]
+    if table is None or missing:
+        raise ValueError(f"{route.target}: set {', '.join(missing)} in the environment")
+    return f"{route.target}: credentials found in {', '.join(names)}"
 
 
 def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> bool:
@@ -50,7 +83,8 @@ def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> 
         from classifiers.triager import Triager
 
         start = time.perf_counter()
-        triager = Triager()
+        # The settings' own bring-your-own model too: a wrong name should show here, not at 2 a.m.
+        triager = Triager(sentiment_model=settings.classifier.sentiment_model)
         triager.triage([])
         took = time.perf_counter() - start
         return f"{triager.model_version} loaded in {took:.1f}s (CPU, offline)"
@@ -62,6 +96,10 @@ def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> 
         return sender.check()
 
     rows.append(_check("alerts", slack))
+    rows.append(_check("slack app", lambda: _slack_app(settings, env)))
+    for route in settings.alerts.routes:
+        if route.target != "slack":
+            rows.append(_check(f"hand-off {route.name}", lambda r=route: _handoff(r, env)))
 
     http = HttpClient(USER_AGENT, retries=0, timeout=10)
     try:

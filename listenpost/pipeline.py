@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from alerts.handoff import deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
 from classifiers.triage import TriageInput
@@ -20,7 +21,11 @@ from listeners.http import Budget
 from listeners.mention import Page
 from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
 from listenpost.runtime import Runtime
+from listenpost.settings_reports import brand_topics, silent_brands
+from storage.cases import active_mutes, is_muted
+from storage.labels import labels_for, overridden
 from storage.records import SourceState
+from storage.topics import tag_linked
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +108,13 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
 
 
 def save_page(rt: Runtime, brand: str, source: str, page: Page) -> list[int]:
+    """Commit a page, then tag what it newly linked with the brand's topics (issue 7)."""
+    linked = _store_page(rt, brand, source, page)
+    tag_linked(rt.store, brand, linked, brand_topics(rt.settings, brand))
+    return linked
+
+
+def _store_page(rt: Runtime, brand: str, source: str, page: Page) -> list[int]:
     """Commit a page with its cursor; if the database refuses it, store its mentions one by one.
 
     One post the database cannot hold must not stop a source forever (the same page would fail
@@ -159,11 +171,17 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
                 text=" ".join(t for t in (m.title, m.text) if t),
                 reach=m.metrics.followers or 0,
                 brand_terms=tuple(_brand_terms(rt, m.brands)),
+                author=m.author,
+                network=m.network,
+                lang=m.lang,
             )
             for m in pending
         ]
         results = rt.triager.triage(items)
-        rt.store.save_triage([(m.id, t) for m, t in zip(pending, results, strict=True)])
+        said = labels_for(rt.store, [m.id for m in pending])  # people's labels beat the model
+        rt.store.save_triage(
+            [(m.id, overridden(t, said.get(m.id))) for m, t in zip(pending, results, strict=True)]
+        )
         done += len(pending)
     return done
 
@@ -194,14 +212,18 @@ def _atom_text(atom: Atom) -> str:
 def route_pending(rt: Runtime, batch: int = 256) -> int:
     """Decide which triaged mentions go where and put them in the outbox, exactly once."""
     enqueued = 0
+    quiet = silent_brands(rt.settings)  # competitors: polled and reported, never alerted
     while pending := rt.store.unrouted(limit=batch):
         now = utcnow()
+        muted = active_mutes(rt.store, now)  # authors/terms muted from Slack (issue 6)
         alerts = [
             (m.id, r.name, r.channel)
             for m in pending
+            if (not quiet or set(m.brands) - quiet) and not is_muted(muted, m, now)
             for r in decide(m, rt.routes, rt.settings.alerts.max_age_delta, now)
         ]
-        enqueued += rt.store.enqueue_alerts(alerts, [m.id for m in pending])
+        alerts, handed_off = queue_handoffs(rt, alerts, now)  # webhook/zendesk routes
+        enqueued += handed_off + rt.store.enqueue_alerts(alerts, [m.id for m in pending])
     return enqueued
 
 
@@ -218,7 +240,26 @@ def process(rt: Runtime, now: datetime | None = None) -> CycleReport:
             report.enqueued = route_pending(rt)
         except Exception:
             log.exception("routing failed; mentions stay unrouted and are retried next cycle")
-        report.delivery = deliver_due(rt.store, rt.sender, now=now or utcnow())
+        report.delivery = deliver(rt, now)
+        return report
+
+
+def deliver(rt: Runtime, now: datetime | None = None) -> DeliveryReport:
+    """One delivery pass over Slack alerts and hand-offs, without triage or routing.
+
+    The scheduler runs this every pace window as well as after each cycle, so a backlog drains
+    at the channel's pace (about a message a second) instead of a few messages per cycle.
+    """
+    with rt.deliver_lock:
+        report = deliver_due(
+            rt.store,
+            rt.sender,
+            now=now or utcnow(),
+            routes=rt.routes,
+            policy=rt.settings.alerts.fatigue.policy(),
+            digest_channels={d.channel for d in rt.settings.alerts.digests},
+        )
+        deliver_handoffs(rt, now or utcnow())  # never raises; off unless a route hands off
         return report
 
 

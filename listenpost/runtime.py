@@ -39,6 +39,8 @@ class Runtime:
     sender: ConsoleSender | SlackSender
     # One cycle's triage/route/deliver at a time: the model and the outbox are shared.
     process_lock: threading.Lock = field(default_factory=threading.Lock)
+    # One delivery pass at a time in this process, so pacing counts are never raced.
+    deliver_lock: threading.Lock = field(default_factory=threading.Lock)
     # Set on Ctrl-C: running polls stop after the page they are committing.
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -51,8 +53,14 @@ class Runtime:
     def triager(self) -> Triager:
         """Loaded on first use: polling alone should not pay the model's start-up time."""
         from classifiers.triager import Triager
+        from listenpost.settings_triage import build_rules
 
-        return Triager(batch_size=self.settings.classifier.batch_size)
+        classifier = self.settings.classifier
+        return Triager(
+            batch_size=classifier.batch_size,
+            sentiment_model=classifier.sentiment_model,
+            rules=build_rules(classifier.rules),
+        )
 
     def brand(self, name: str) -> BrandSettings:
         return next(b for b in self.settings.brands if b.name == name)
@@ -75,6 +83,14 @@ def build_routes(settings: Settings) -> list[Route]:
             min_urgency=r.min_urgency,
             brands=list(r.brands),
             networks=list(r.networks),
+            languages=list(r.languages),
+            categories=list(r.categories),
+            min_reach=r.min_reach,
+            target=r.target,
+            sla=r.sla,
+            quiet_hours=r.quiet_hours,
+            timezone=r.timezone,
+            escalate_to=r.escalate_to,
         )
         for r in settings.alerts.routes
     ]

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from listenpost.pipeline import poll_source, process, utcnow
+from listenpost.pipeline import deliver, poll_source, process, utcnow
 from listenpost.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,26 @@ def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> Background
         seconds=int(OUTBOX_EVERY.total_seconds()),
         next_run_time=start_at + OUTBOX_EVERY,
     )
+    pace = rt.settings.alerts.fatigue.policy().pace_window
+    scheduler.add_job(
+        deliver,
+        "interval",
+        args=(rt,),
+        id="deliver",
+        name="deliver queued alerts at the channels' pace",
+        seconds=max(1, round(pace.total_seconds())),
+        next_run_time=start_at + pace,
+    )
+    if rt.settings.radar.enabled and rt.settings.brands:
+        from alerts import spike_watch  # the crisis radar (issue 7)
+
+        spike_watch.schedule(scheduler, rt, start_at)
+    from alerts import followup  # SLA escalations and digests (issue 6)
+
+    followup.schedule(scheduler, rt, start_at)
+    from listenpost import report_schedule  # the monthly report into Slack (issue 7)
+
+    report_schedule.schedule(scheduler, rt, start_at)
     return scheduler
 
 
@@ -89,9 +109,14 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     scheduler.start()
     jobs = len(scheduler.get_jobs()) - 1
     log.info("listening: %d job(s) for %d brand(s); Ctrl-C to stop", jobs, len(rt.settings.brands))
+    from alerts.app import start_for_run  # buttons and /listenpost (issue 6)
+
+    slack_app = start_for_run(rt.store, rt.settings.alerts, rt.env, rt.routes)
     try:
         stop.wait()
     finally:
+        if slack_app is not None:
+            slack_app.stop()
         rt.stopping.set()
         log.info("stopping: waiting for running jobs to commit")
         scheduler.shutdown(wait=True)

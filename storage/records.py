@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from classifiers.triage import Triage
 from listeners.mention import Metrics
@@ -37,6 +38,11 @@ class OutboxItem:
     channel: str
     mention: StoredMention
     attempts: int
+    # alert | thread (a reply under `thread_of`'s message) | group | escalation (0004)
+    kind: str = "alert"
+    thread_of: int | None = None
+    payload: dict[str, Any] | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

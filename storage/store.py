@@ -16,7 +16,9 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from classifiers.triage import Triage
 from listeners.mention import Mention, Metrics
 from storage import db
+from storage.alerting import SLACK_KINDS, link_threads, slack_ready
 from storage.ingest import save_mentions
+from storage.labels import insert_label, labels_in, overridden
 from storage.records import OutboxItem, SourceState, StoredMention
 from storage.sanitize import storable
 from storage.schema import mention_brands, mentions, outbox, source_state, triage
@@ -85,7 +87,7 @@ class Store:
         now = now or _now()
         with self.engine.begin() as conn:
             for mention_id, t in results:
-                conn.execute(
+                saved = conn.execute(
                     db.insert(conn, triage)
                     .values(
                         mention_id=mention_id,
@@ -97,9 +99,23 @@ class Store:
                         categories=list(t.categories),
                         model_version=t.model_version,
                         triaged_at=now,
+                        lang=t.lang,
+                        details=dict(t.details),
                     )
                     .on_conflict_do_nothing()
-                )
+                    .returning(triage.c.mention_id)
+                ).first()
+                if saved is None:
+                    continue  # triaged before (another process): its verdict and mute stand
+                if t.lang:  # the network did not say; the detector did
+                    conn.execute(
+                        update(mentions)
+                        .where(mentions.c.id == mention_id, mentions.c.lang.is_(None))
+                        .values(lang=t.lang)
+                    )
+                if muted_by := t.details.get("muted_by"):  # a team rule: a label, so every
+                    # reader (routes, stats, reports) skips it like a person's "not relevant"
+                    insert_label(conn, mention_id, "relevant", False, str(muted_by), "rule", now)
 
     def unrouted(self, limit: int = 256) -> list[StoredMention]:
         with self.engine.begin() as conn:
@@ -138,6 +154,8 @@ class Store:
                     .returning(outbox.c.id)  # not rowcount: SQLAlchemy has none for INSERT
                 ).first()
                 added += queued is not None
+            # Replies and copies of alerted posts go under those alerts' messages instead.
+            link_threads(conn, routed_ids, now)
             if routed_ids:
                 conn.execute(
                     update(mentions).where(mentions.c.id.in_(routed_ids)).values(routed_at=now)
@@ -146,17 +164,29 @@ class Store:
 
     # ---- outbox ------------------------------------------------------------------------------
 
-    def due_alerts(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+    def due_alerts(self, now: datetime, limit: int = 50, after: int = 0) -> list[OutboxItem]:
+        """Due Slack messages with an id above `after`, oldest first (a pass pages with it)."""
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(outbox)
-                .where(_claimable(now))
+                .where(_claimable(now), slack_ready(), outbox.c.id > after)  # not webhook/zendesk
                 .order_by(outbox.c.id)  # oldest first: alerts arrive in the order they happened
                 .limit(limit)
             ).all()
             loaded = {m.id: m for m in self._load(conn, [r.mention_id for r in rows])}
         return [
-            OutboxItem(r.id, r.route, r.channel, loaded[r.mention_id], r.attempts) for r in rows
+            OutboxItem(
+                r.id,
+                r.route,
+                r.channel,
+                loaded[r.mention_id],
+                r.attempts,
+                kind=r.kind,
+                thread_of=r.thread_of,
+                payload=r.payload,
+                created_at=r.created_at,
+            )
+            for r in rows
         ]
 
     def mark_delivered(
@@ -204,6 +234,8 @@ class Store:
         ]
         if channel is not None:
             held.append(outbox.c.channel == channel)
+        else:  # "every channel" is Slack's: a revoked Slack token must not hold webhooks
+            held.append(outbox.c.kind.in_(SLACK_KINDS))
         with self.engine.begin() as conn:
             result = conn.execute(update(outbox).where(*held).values(not_before=until))
         return result.rowcount or 0
@@ -261,14 +293,20 @@ class Store:
             .order_by(mention_brands.c.linked_at, mention_brands.c.brand)
         ):
             brands.setdefault(link.mention_id, []).append(link.brand)
+        labelled = labels_in(conn, ids)  # the team's word beats the model's, everywhere
         triaged = {
-            t.mention_id: Triage(
-                sentiment=t.sentiment,
-                sentiment_scores=dict(t.scores),
-                urgency=t.urgency,
-                reasons=list(t.reasons),
-                categories=list(t.categories),
-                model_version=t.model_version,
+            t.mention_id: overridden(
+                Triage(
+                    sentiment=t.sentiment,
+                    sentiment_scores=dict(t.scores),
+                    urgency=t.urgency,
+                    reasons=list(t.reasons),
+                    categories=list(t.categories),
+                    model_version=t.model_version,
+                    lang=t.lang,
+                    details=dict(t.details or {}),
+                ),
+                labelled.get(t.mention_id),
             )
             for t in conn.execute(select(triage).where(triage.c.mention_id.in_(ids)))
         }

@@ -72,6 +72,27 @@ def test_doctor_reports_each_part(settings: Path, tmp_path: Path) -> None:
     assert slack.token not in out
 
 
+def test_doctor_checks_the_slack_app_token_and_hand_off_secrets(settings: Path) -> None:
+    with FakeSlack() as slack:
+        slack.socket_mode("ws://127.0.0.1:9/link", app_token="xapp-1-test")
+        text = settings.read_text().replace(
+            'channel = "#brand-alerts"', f'channel = "#brand-alerts"\nbase_url = "{slack.base_url}"'
+        )
+        text += (
+            '\n[[alerts.routes]]\nname = "crm"\ntarget = "webhook"\n'
+            '[alerts.routes.webhook]\nurl = "https://crm.example.com/hook"\n'
+        )
+        settings.write_text(text)
+        env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_APP_TOKEN": "xapp-1-test", "COLUMNS": "200"}
+        result = runner.invoke(app, ["--settings", str(settings), "doctor"], env=env)
+        assert slack.connections_opened == 1
+    assert result.exit_code == 1  # the webhook's secret is missing
+    assert "✓  slack app" in result.output and "Socket Mode" in result.output
+    assert "✗  hand-off crm" in result.output
+    assert "LISTENPOST_WEBHOOK_SECRET" in result.output
+    assert "xapp-1-test" not in result.output
+
+
 def test_doctor_fails_with_unreachable_source(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
     path.write_text(

@@ -22,10 +22,18 @@ def test_one_job_per_brand_and_source_coalesced_single_instance(tmp_path: Path, 
     scheduler = build_scheduler(rt)
     scheduler.start(paused=True)  # job defaults apply once the scheduler owns the jobs
     jobs = {j.id: j for j in scheduler.get_jobs()}
-    assert set(jobs) == {"poll:Acme:hackernews", "poll:Globex:hackernews", "outbox"}
+    assert set(jobs) == {
+        "poll:Acme:hackernews",
+        "poll:Globex:hackernews",
+        "outbox",
+        "deliver",
+        "radar",
+    }
     poll = jobs["poll:Acme:hackernews"]
     assert poll.coalesce is True and poll.max_instances == 1
     assert poll.trigger.interval.total_seconds() == 60
+    # A backlog drains at Slack's pace (3 messages per 3 s per channel), not once per cycle.
+    assert jobs["deliver"].trigger.interval.total_seconds() == 3
     scheduler.shutdown(wait=False)
     rt.close()
 
