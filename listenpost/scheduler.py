@@ -107,8 +107,10 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
             signal.signal(sig, on_signal)
     scheduler = build_scheduler(rt)
     scheduler.start()
-    jobs = len(scheduler.get_jobs()) - 1
-    log.info("listening: %d job(s) for %d brand(s); Ctrl-C to stop", jobs, len(rt.settings.brands))
+    polls = sum(job.id.startswith("poll:") for job in scheduler.get_jobs())
+    log.info(
+        "listening: %d poll job(s) for %d brand(s); Ctrl-C to stop", polls, len(rt.settings.brands)
+    )
     from alerts.app import start_for_run  # buttons and /listenpost (issue 6)
 
     slack_app = start_for_run(rt.store, rt.settings.alerts, rt.env, rt.routes)
