@@ -152,5 +152,39 @@ def duration(value: timedelta | None) -> str:
     return f"{days}d {hours}h"
 
 
+CASE_COLUMNS = [
+    "route",
+    "cases",
+    "answered",
+    "resolved",
+    "open",
+    "breached",
+    "median first response",
+    "p90 first response",
+    "median resolution",
+    "p90 resolution",
+]
+
+
+def case_rows(report: Report) -> list[list[object]]:
+    """Response and resolution times, all routes first: the same rows in every format."""
+    cases = {"all routes": report.cases, **report.cases.by_route}
+    return [
+        [
+            name,
+            c.opened,
+            c.responded,
+            c.resolved,
+            c.open_now,
+            c.breached,
+            duration(c.median_first_response),
+            duration(c.p90_first_response),
+            duration(c.median_resolution),
+            duration(c.p90_resolution),
+        ]
+        for name, c in cases.items()
+    ]
+
+
 def percent(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"

@@ -11,7 +11,7 @@ import base64
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from listenpost.report import Report, duration, percent
+from listenpost.report import CASE_COLUMNS, Report, case_rows, duration, percent
 from listenpost.report_charts import Chart
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -100,35 +100,7 @@ def render(report: Report, charts: Sequence[Chart]) -> str:
         ),
         "<h2>Response and resolution times</h2>",
         _figure(by_name.get("response")),
-        _table(
-            [
-                "route",
-                "cases",
-                "answered",
-                "resolved",
-                "open",
-                "breached",
-                "median first response",
-                "p90 first response",
-                "median resolution",
-                "p90 resolution",
-            ],
-            [
-                [
-                    name,
-                    c.opened,
-                    c.responded,
-                    c.resolved,
-                    c.open_now,
-                    c.breached,
-                    duration(c.median_first_response),
-                    duration(c.p90_first_response),
-                    duration(c.median_resolution),
-                    duration(c.p90_resolution),
-                ]
-                for name, c in {"all routes": report.cases, **report.cases.by_route}.items()
-            ],
-        ),
+        _table(CASE_COLUMNS, case_rows(report)),
         "<h2>SLA breaches</h2>",
         _table(
             [

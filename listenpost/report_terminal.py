@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from listenpost.report import Report, duration, percent
+from listenpost.report import CASE_COLUMNS, Report, case_rows, percent
 
 
 def show(report: Report, console: Console) -> None:
@@ -68,37 +68,11 @@ def show(report: Report, console: Console) -> None:
             for a in report.authors
         ],
     )
-    cases = {"all routes": report.cases, **report.cases.by_route}
     _table(
         console,
         "Response and resolution times (cases opened in the window)",
-        [
-            "route",
-            "cases",
-            "answered",
-            "resolved",
-            "open",
-            "breached",
-            "median 1st response",
-            "p90 1st response",
-            "median resolution",
-            "p90 resolution",
-        ],
-        [
-            [
-                name,
-                c.opened,
-                c.responded,
-                c.resolved,
-                c.open_now,
-                c.breached,
-                duration(c.median_first_response),
-                duration(c.p90_first_response),
-                duration(c.median_resolution),
-                duration(c.p90_resolution),
-            ]
-            for name, c in cases.items()
-        ],
+        CASE_COLUMNS,
+        case_rows(report),
     )
     _table(
         console,
