@@ -1,7 +1,8 @@
-"""Triage of mentions: sentiment from a small transformer, urgency from readable rules.
+"""Triage of mentions: sentiment, categories and urgency from a small transformer plus rules
+a person can read.
 
-`Triager` is imported on first use: it pulls in torch, which takes seconds, and code that only
-needs the `Triage` types (config, storage, alerts) should not pay for it.
+`Triager` is imported on first use: it loads ONNX Runtime and the language detector, and code
+that only needs the `Triage` types (config, storage, alerts) should not pay for them.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-# The user's own HF_HUB_OFFLINE, read before any classifiers module forces offline mode for the
-# bundled model (every `classifiers.*` import runs this file first): a bring-your-own model may
+# The user's own HF_HUB_OFFLINE, read before training forces offline mode for the bundled
+# all-MiniLM-L6-v2 (every `classifiers.*` import runs this file first): a bring-your-own model may
 # come from the hub unless the user said not to (classifiers/hub_model.py).
 USER_HUB_OFFLINE = os.environ.get("HF_HUB_OFFLINE", os.environ.get("TRANSFORMERS_OFFLINE", ""))
 

@@ -3,12 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-# Imported before transformers so the offline switches are set as in production.
-from classifiers.encoder import Encoder
-from classifiers.sentiment import SentimentHead
 
 TINY_WORDS = (
     *("the", "a", "is", "i", "my", "it", "this", "that", "so", "and", "was", "to", "of"),
@@ -20,13 +15,20 @@ TINY_WORDS = (
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide BERT with a WordPiece vocab of ~40 words, saved like any local model."""
+    """A 2-layer, 32-wide BERT with a WordPiece vocab of ~40 words, saved like any local model
+    (with the fast tokenizer.json that training needs)."""
     import torch
     from transformers import BertConfig, BertModel
 
     path = tmp_path_factory.mktemp("tiny-bert")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TINY_WORDS]
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    from tokenizers import BertWordPieceTokenizer
+
+    # The fast tokenizer file `listenpost train` and the ONNX runtime read.
+    BertWordPieceTokenizer(str(path / "vocab.txt"), lowercase=True).save(
+        str(path / "tokenizer.json")
+    )
     (path / "tokenizer_config.json").write_text(
         json.dumps({"tokenizer_class": "BertTokenizer", "do_lower_case": True}),
         encoding="utf-8",
@@ -41,23 +43,4 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def tiny_encoder(tiny_model_dir: Path) -> Encoder:
-    return Encoder(tiny_model_dir, batch_size=4, max_length=32)
-
-
-@pytest.fixture
-def tiny_head_path(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    head = SentimentHead(
-        weight=rng.normal(size=(3, 32)).astype(np.float32),
-        bias=np.zeros(3, dtype=np.float32),
-        labels=("negative", "neutral", "positive"),
-        meta={"model_version": "tiny"},
-    )
-    path = tmp_path / "head.npz"
-    head.save(path)
     return path

@@ -1,15 +1,16 @@
+"""`listenpost train` end to end on a tiny BERT and data the test writes: seconds, not hours."""
+
 from __future__ import annotations
 
-import hashlib
+import json
+import random
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from classifiers import train
-from classifiers.sentiment import SentimentHead
-from classifiers.triage import TriageInput
-from classifiers.triager import Triager
+from classifiers.datasets import label_examples, load_tasks
+from classifiers.model import TriageModel
 
 WORDS = {
     "negative": ["awful", "terrible", "bad", "hate", "worst", "broken", "angry"],
@@ -17,122 +18,139 @@ WORDS = {
     "positive": ["great", "love", "best", "happy", "wonderful", "amazing", "thanks"],
 }
 FILLER = ["the", "a", "is", "i", "my", "it", "this", "that", "so", "and"]
-GRID = (1e-3, 1e-1)
+FAST = {"layers": 1, "epochs": 10, "batch_size": 32, "learning_rate": 5e-3, "progress": False}
+QUICK = {**FAST, "epochs": 1}  # enough to tell two models apart, not to learn much
 
 
-def write_tsv(data_dir: Path, rows: list[tuple[str, str]]) -> Path:
-    path = data_dir / "sentiment" / "semeval_train.tsv"
+def _tsv(path: Path, header: str, rows: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["text\tlabel", *(f"{text}\t{label}" for text, label in rows)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
 
 
-def synthetic_rows(per_class: int = 30) -> list[tuple[str, str]]:
-    rng = np.random.default_rng(7)
+def write_data(root: Path, per_class: int = 30) -> Path:
+    rnd = random.Random(7)
     rows = []
     for i in range(per_class):
         for label, words in WORDS.items():
-            picked = [*rng.choice(words, 2), *rng.choice(FILLER, 3)]
-            rng.shuffle(picked)
-            rows.append((f"{' '.join(picked)} {i}", label))
-    return rows
-
-
-def run(tmp_path: Path, model_dir: Path, rows: list[tuple[str, str]], name: str):
-    data = tmp_path / name
-    write_tsv(data, rows)
-    return train.train_sentiment(
-        data, tmp_path / f"{name}.npz", model_dir=model_dir, cache_dir=tmp_path / "cache",
-        l2_grid=GRID, log=lambda _: None,
+            picked = [*rnd.sample(words, 3), *rnd.sample(FILLER, 2)]
+            rnd.shuffle(picked)
+            rows.append(f"{' '.join(picked)} {i}\t{label}")
+    _tsv(root / "sentiment" / "semeval_train.tsv", "text\tlabel", rows)
+    complaints = [f"{' '.join(rnd.sample(WORDS['negative'], 2))} my {i}\tcomplaint\tretail"
+                  for i in range(20)]
+    complaints += [f"{' '.join(rnd.sample(WORDS['neutral'], 2))} {i}\tnot_complaint\tother"
+                   for i in range(20)]
+    _tsv(root / "complaints" / "complaints_train.tsv", "text\tlabel\tdomain", complaints)
+    crisis = []
+    for i in range(40):
+        kind = ["Related and informative", "Not related"][i % 2]
+        info = "Infrastructure and utilities" if i % 4 == 0 else "Not labeled"
+        crisis.append(f"broken window {i}\t{kind}\t{info}\tMedia\tevent")
+    _tsv(
+        root / "crisislex_t26" / "crisislex_t26_train.tsv",
+        "text\tinformativeness\tinformation_type\tinformation_source\tevent",
+        crisis,
     )
+    return root
 
 
-def test_training_writes_a_loadable_head_scored_on_unseen_rows(
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> train.TrainResult:
+    root = tmp_path_factory.mktemp("train")
+    data = write_data(root / "data")
+    return train.train_model(data, root / "model", base_model=tiny_model_dir, **FAST)
+
+
+def test_training_writes_a_model_that_loads_and_learned_sentiment(
+    trained: train.TrainResult,
+) -> None:
+    model = TriageModel.load(trained.out_dir)
+    assert model.version == trained.version
+    out = model.predict(["awful terrible worst hate", "great love best wonderful"])
+    assert out.sentiment.argmax(axis=1).tolist() == [0, 2]
+    assert out.urgency is not None and out.urgency.shape == (2, 4)
+    assert model.learned == ("complaint", "outage")
+    assert trained.heldout.sentiment is not None
+    assert trained.heldout.sentiment.macro_recall > 0.6  # chance is 0.33
+
+
+def test_card_records_data_and_held_out_figures(trained: train.TrainResult) -> None:
+    card = json.loads((trained.out_dir / "model.json").read_text())
+    assert card["heldout"]["sentiment"]["n"] == 9  # 10 % of each class, never trained on
+    assert card["heldout"]["sentiment"]["macro_recall"] == round(
+        trained.heldout.sentiment.macro_recall, 4  # type: ignore[union-attr]
+    )
+    assert set(card["training"]["sources_sha256"]) == {
+        "sentiment/semeval_train.tsv",
+        "complaints/complaints_train.tsv",
+        "crisislex_t26/crisislex_t26_train.tsv",
+    }
+    assert set(trained.heldout.headline()) == {"sentiment", "urgency", "complaint", "outage"}
+
+
+def test_held_out_rows_are_fixed_and_disjoint_from_training(tmp_path: Path) -> None:
+    data = write_data(tmp_path / "data")
+    first, again = load_tasks(data), load_tasks(data)
+    assert [e.text for e in first.heldout] == [e.text for e in again.heldout]
+    assert {e.text for e in first.train}.isdisjoint({e.text for e in first.heldout})
+    assert len(first.train) + len(first.heldout) == 90 + 40 + 40
+
+
+def test_same_data_same_model_and_human_labels_change_it(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
-    rows = synthetic_rows()
-    report = run(tmp_path, tiny_model_dir, rows, "data")
-
-    train_rows, held = set(report.train_rows), set(report.heldout_rows)
-    assert train_rows.isdisjoint(held)
-    assert train_rows | held == set(range(len(rows)))
-    assert len(held) == 9  # 10 % of each class
-    assert {rows[i][1] for i in held} == set(WORDS)
-
-    head = SentimentHead.load(report.out_path)
-    data_file = tmp_path / "data" / "sentiment" / "semeval_train.tsv"
-    assert head.meta["training_data_sha256"] == hashlib.sha256(data_file.read_bytes()).hexdigest()
-    assert head.meta["heldout_macro_recall"] == round(report.heldout.macro_recall, 4)
-    assert head.meta["rows_heldout"] == 9
-    assert report.heldout.macro_recall > 0.5  # chance is 0.33
-    assert report.model_version == f"{tiny_model_dir.name}+{head.version}"
-
-    triager = Triager(model_dir=tiny_model_dir, head_path=report.out_path)
-    (verdict,) = triager.triage([TriageInput("awful terrible worst hate")])
-    assert verdict.sentiment == "negative"
+    data = write_data(tmp_path / "data")
+    first = train.train_model(data, tmp_path / "first", base_model=tiny_model_dir, **QUICK)
+    again = train.train_model(data, tmp_path / "again", base_model=tiny_model_dir, **QUICK)
+    assert again.version == first.version  # reproducible: same seed, data, settings
+    labels = [
+        {"text": "blue chair meeting", "sentiment": "negative"},
+        ("blue table paper", "sentiment", "negative"),
+        ("window green", "category", ["complaint"]),
+    ]
+    taught = train.train_model(
+        data, tmp_path / "taught", extra_rows=labels, base_model=tiny_model_dir, **QUICK
+    )
+    assert taught.version != first.version
+    card = json.loads((taught.out_dir / "model.json").read_text())
+    assert card["training"]["human_labels"] == 3
 
 
-def test_held_out_rows_never_influence_the_weights(tmp_path: Path, tiny_model_dir: Path) -> None:
-    rows = synthetic_rows()
-    first = run(tmp_path, tiny_model_dir, rows, "original")
-    held = set(first.heldout_rows)
-
-    scrambled = [("great love best" if i in held else text, label)
-                 for i, (text, label) in enumerate(rows)]
-    second = run(tmp_path, tiny_model_dir, scrambled, "heldout-changed")
-    assert second.heldout_rows == first.heldout_rows
-    a, b = SentimentHead.load(first.out_path), SentimentHead.load(second.out_path)
-    np.testing.assert_allclose(a.weight, b.weight, atol=1e-4)
-    np.testing.assert_allclose(a.bias, b.bias, atol=1e-4)
-
-    # Control: the same edit to training rows does move the weights.
-    some_train = set(first.train_rows[:9])
-    control = [("great love best" if i in some_train else text, label)
-               for i, (text, label) in enumerate(rows)]
-    c = SentimentHead.load(run(tmp_path, tiny_model_dir, control, "train-changed").out_path)
-    assert np.abs(a.weight - c.weight).max() > 1e-2
-
-
-def test_rerun_is_reproducible_and_uses_the_embedding_cache(
-    tmp_path: Path, tiny_model_dir: Path
+def test_evaluate_holdout_scores_any_model_folder(
+    trained: train.TrainResult, tmp_path: Path
 ) -> None:
-    rows = synthetic_rows(10)
-    first = run(tmp_path, tiny_model_dir, rows, "data")
-    again = run(tmp_path, tiny_model_dir, rows, "data")
-    assert first.embeddings_per_second is not None
-    assert again.embeddings_per_second is None
-    assert list((tmp_path / "cache").glob("*.npy"))
-    assert first.model_version == again.model_version
+    data = write_data(tmp_path / "data")
+    metrics = train.evaluate_holdout(trained.out_dir, data)
+    assert metrics.headline() == trained.heldout.headline()
 
 
-def test_cli_trains_from_data_dir_and_reports_macro_recall(
+def test_label_rows_become_examples_for_the_tasks_they_name() -> None:
+    examples = label_examples(
+        [
+            {"text": "down again", "urgency": "critical", "categories": ["outage", "billing"]},
+            ("so slow", "sentiment", "negative"),
+            ("so slow", "category", []),
+            ("ignored", "relevant", False),
+        ]
+    )
+    by_text = {e.text: e for e in examples}
+    assert set(by_text) == {"down again", "so slow"}
+    assert by_text["down again"].urgency == 3 and by_text["down again"].categories == (0.0, 1.0)
+    assert by_text["so slow"].sentiment == 0 and by_text["so slow"].categories == (0.0, 0.0)
+    assert by_text["down again"].sentiment == -1  # said nothing about sentiment
+
+
+def test_cli_trains_and_reports_or_explains_missing_data(
     tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_tsv(tmp_path / "data", synthetic_rows(10))
-    out = tmp_path / "heads" / "sentiment.npz"
-    code = train.main(["--data", str(tmp_path / "data"), "--out", str(out),
-                       "--model-dir", str(tiny_model_dir), "--cache-dir", str(tmp_path / "c")])
-    assert code == 0
-    assert out.is_file()
+    data = write_data(tmp_path / "data")
+    argv = ["--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--layers", "1",
+            "--ffn", "32", "--base-model", str(tiny_model_dir), "--quiet"]
+    assert train.main(argv) == 0
     printed = capsys.readouterr().out
-    assert "macro recall" in printed
-    assert "negative" in printed and "never trained on" in printed
+    assert "sentiment" in printed and "macro recall" in printed
+    card = TriageModel.load(tmp_path / "m").card
+    assert (card["layers"], card["ffn"], card["name"]) == (1, 32, "minilm-l1-ffn32-triage")
 
-
-def test_cli_explains_missing_or_bad_data(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert train.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "h.npz")]) == 1
+    assert train.main(["--data", str(tmp_path / "nowhere"), "--quiet"]) == 1
     assert "training data not found" in capsys.readouterr().err
-    write_tsv(tmp_path / "bad", [("fine text", "positive"), ("odd", "sarcastic")])
-    assert train.main(["--data", str(tmp_path / "bad"), "--out", str(tmp_path / "h.npz")]) == 1
-    assert ":3:" in capsys.readouterr().err  # names the line with the unknown label
-    assert not (tmp_path / "h.npz").exists()
-
-
-def test_default_data_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("LISTENPOST_DATA", str(tmp_path))
-    assert train.default_data_dir() == tmp_path
-    monkeypatch.delenv("LISTENPOST_DATA")
-    assert train.default_data_dir().parts[-2:] == ("shared", "data")

@@ -111,6 +111,12 @@ def test_a_confident_model_raises_urgency_over_the_points_table() -> None:
     assert kept.urgency == "low"
 
 
+def test_the_model_alone_never_pages_as_critical() -> None:
+    sure = FixedModel(urgency=(0.0, 0.0, 0.05, 0.95))
+    (verdict,) = triager(sure).triage([TriageInput("the thing arrived today")])
+    assert verdict.urgency == "high"  # critical takes a readable rule or a person
+
+
 def test_mute_rule_stores_as_not_relevant_without_asking_the_model() -> None:
     model = FixedModel()
     rules = [KeywordRule("job posts", query=parse('"we are hiring" OR #hiring'), mute=True)]

@@ -1,0 +1,193 @@
+"""Triage benchmark: load time, full-triage throughput, peak memory and held-out quality.
+
+    python bench/triage.py [--mentions 4000] [--threads 2] [--model DIR] [--data DIR]
+
+Throughput and memory are measured in fresh subprocesses that never import torch, as the
+service runs: `Triager` end to end (team rules, language, model, word rules, urgency) on
+distinct tweet texts in batches of 256, so the text cache does not flatter the number; a second
+pass over the same texts shows what the cache gives on repeats (retweets, syndicated news).
+Texts come from the held-out sentiment rows when ../shared/data exists, else from a small
+synthetic sample generated here. Quality figures need ../shared/data and are skipped without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import cpu_model, usable_cores  # noqa: E402
+
+BATCH = 256  # what the pipeline hands the triager per round (store.untriaged limit)
+
+WORKER = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from classifiers.model import TriageModel
+from classifiers.triager import Triager
+from classifiers.triage import TriageInput
+model_dir, texts_file, threads, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+path = None if model_dir == "-" else model_dir
+if mode == "load-model":
+    TriageModel.load(path, threads=threads)
+    print(json.dumps({"load_s": time.perf_counter() - t0}))
+    sys.exit()
+triager = Triager(model=TriageModel.load(path, threads=threads))
+load_s = time.perf_counter() - t0
+texts = open(texts_file, encoding="utf-8").read().split("\n")
+items = [TriageInput(t, reach=(i * 7919) % 200_000, brand_terms=("acme",))
+         for i, t in enumerate(texts)]
+triager.triage(items[:64])  # first call: allocations, thread pools
+def timed():
+    start = time.perf_counter()
+    for i in range(0, len(items), 256):
+        triager.triage(items[i : i + 256])
+    return time.perf_counter() - start
+cold = timed() if mode == "triage" else None
+warm = timed()
+print(json.dumps({
+    "load_s": load_s, "cold_s": cold, "warm_s": warm, "n": len(items),
+    "torch": "torch" in sys.modules,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+SUBJECTS = ("the app", "my order", "the website", "checkout", "support", "the update", "login",
+            "the new phone", "delivery", "my account", "the subscription", "your api")
+COMPLAINTS = ("has been down for two hours and nobody answers", "keeps crashing every time I open"
+              " it", "charged me twice this month, I want a refund", "is so slow today it's "
+              "unusable", "lost my data again, this is ridiculous")
+PRAISE = ("is honestly the best thing I've bought this year", "works perfectly, thanks team",
+          "got fixed super fast, great support", "looks amazing after the redesign")
+NEUTRAL = ("will be updated on Tuesday according to the blog", "is mentioned in today's "
+           "newsletter", "moved to a new address last week", "was discussed at the meetup")
+QUESTIONS = ("does anyone know if {s} supports dark mode?", "@acme is {s} available in Canada?",
+             "how do I cancel {s} without calling?")
+
+
+def synthetic_texts(n: int, seed: int = 7) -> list[str]:
+    """Tweet-like mentions of a brand (complaints, praise, news, questions), all distinct."""
+    rnd = random.Random(seed)
+    out: list[str] = []
+    while len(out) < n:
+        subject = rnd.choice(SUBJECTS)
+        kind = rnd.random()
+        if kind < 0.15:
+            text = rnd.choice(QUESTIONS).format(s=subject)
+        else:
+            pool = COMPLAINTS if kind < 0.5 else PRAISE if kind < 0.75 else NEUTRAL
+            text = f"{subject.capitalize()} {rnd.choice(pool)}"
+        tail = rnd.choice(("", " #acme", " @acme", " https://t.co/x", " :(", " !!", " lol"))
+        out.append(f"{text}{tail} ({len(out)})")
+    return out
+
+
+def bench_texts(data_dir: Path | None, n: int) -> tuple[list[str], str]:
+    from classifiers.datasets import SENTIMENT_FILE, default_data_dir, load_tasks
+
+    data = Path(data_dir) if data_dir else default_data_dir()
+    if (data / SENTIMENT_FILE).is_file():
+        seen: set[str] = set()
+        texts = []
+        for e in load_tasks(data).heldout:
+            if e.sentiment >= 0 and e.text not in seen:
+                seen.add(e.text)
+                texts.append(" ".join(e.text.split()))
+        return texts[:n], "held-out SemEval tweets"
+    return synthetic_texts(n), "synthetic brand mentions (no ../shared/data)"
+
+
+def worker(model: Path | None, texts: list[str], threads: int, mode: str) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+        f.write("\n".join(texts))
+    try:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, str(model or "-"), f.name, str(threads), mode],
+            capture_output=True, text=True, env=env, check=True, cwd=ROOT,
+        )
+    finally:
+        os.unlink(f.name)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def quality_rows(model: Path | None, data_dir: Path | None) -> list[str]:
+    from classifiers.datasets import SENTIMENT_FILE, default_data_dir
+    from classifiers.train import evaluate_holdout
+
+    data = Path(data_dir) if data_dir else default_data_dir()
+    if not (data / SENTIMENT_FILE).is_file():
+        return ["| held-out quality | skipped: no ../shared/data |"]
+    m = evaluate_holdout(model, data)
+    rows = []
+    if s := m.sentiment:
+        per = ", ".join(f"{k} {v.recall:.3f}" for k, v in s.per_class.items())
+        rows += [
+            f"| sentiment macro recall (SemEval held-out, n={s.n}) | **{s.macro_recall:.4f}** |",
+            f"| sentiment macro F1 / accuracy | {s.macro_f1:.4f} / {s.accuracy:.4f} |",
+            f"| sentiment recall per class | {per} |",
+        ]
+    if u := m.urgency:
+        rows.append(
+            f"| urgency macro F1 / macro recall (proxy: CrisisLex T26 + brand anchors, n={u.n}) | "
+            f"{u.macro_f1:.4f} / {u.macro_recall:.4f} |"
+        )
+    for name, ev in m.categories.items():
+        source = "complaints set" if name == "complaint" else "CrisisLex T26 infrastructure"
+        rows.append(
+            f"| category {name} F1 ({source}, n={ev.n}) | {ev.per_class[name].f1:.4f} "
+            f"(precision {ev.per_class[name].precision:.3f}, recall "
+            f"{ev.per_class[name].recall:.3f}) |"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mentions", type=int, default=4000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", type=Path, default=None, help="model folder (default shipped)")
+    parser.add_argument("--data", type=Path, default=None, help="labelled data folder")
+    args = parser.parse_args()
+
+    from classifiers.model import TriageModel
+
+    model = TriageModel.load(args.model)
+    texts, source = bench_texts(args.data, args.mentions)
+    load = min(
+        worker(args.model, texts[:1], args.threads, "load-model")["load_s"] for _ in range(3)
+    )
+    run = worker(args.model, texts, args.threads, "triage")
+    n = run["n"]
+    rows = [
+        f"| model | {model.version} ({model.card['layers']} layers, int8 ONNX, max "
+        f"{model.max_length} tokens) |",
+        f"| machine | {cpu_model()}, {usable_cores()} usable cores, {args.threads} threads, "
+        f"load average {os.getloadavg()[0]:.1f} at start |",
+        f"| texts | {n} {source} |",
+        f"| model load, fresh process (best of 3) | {load:.2f} s |",
+        f"| Triager load, fresh process (model + language detector) | {run['load_s']:.2f} s |",
+        f"| full triage, distinct texts | **{n / run['cold_s']:.0f} mentions/s** |",
+        f"| full triage, repeated texts (cache) | {n / run['warm_s']:.0f} mentions/s |",
+        f"| peak RSS, load + triage | {run['peak_rss_mb']:.0f} MB |",
+        f"| torch imported at run time | {'yes' if run['torch'] else 'no'} |",
+    ]
+    started = time.perf_counter()
+    rows += quality_rows(args.model, args.data)
+    rows.append(f"| scoring time | {time.perf_counter() - started:.1f} s |")
+    table = "\n".join(["| what | value |", "| --- | --- |", *rows])
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

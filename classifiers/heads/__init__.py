@@ -1,1 +1,0 @@
-"""Trained heads shipped with the package (a package so the .npz files go into the wheel)."""
