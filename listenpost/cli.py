@@ -399,8 +399,8 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Model folder to write (default: the shipped model).")
     ] = None,
-    epochs: Annotated[float, typer.Option(help="Passes over the training rows.")] = 1.0,
-    layers: Annotated[int, typer.Option(help="MiniLM layers kept: fewer is faster.")] = 2,
+    epochs: Annotated[float, typer.Option(help="Passes over the training rows.")] = 2.0,
+    layers: Annotated[int, typer.Option(help="MiniLM layers kept: fewer is faster.")] = 1,
 ) -> None:
     """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
     from classifiers.train import main as train_main
