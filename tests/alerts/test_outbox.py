@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,16 +14,13 @@ from rich.console import Console
 from alerts.console import ConsoleSender
 from alerts.fatigue import Policy
 from alerts.outbox import DeliveryReport, backoff, deliver_due
-from alerts.routes import Route, decide
+from alerts.routes import Route
 from alerts.slack import SlackSender
-from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
 from storage import Store
 from tests.alerts.factories import triage
+from tests.alerts.queueing import T0, mention, queue
 from tests.fakes.slack import FakeSlack
 
-T0 = datetime(2024, 4, 5, 15, 0, tzinfo=UTC)
-ROUTES = [Route(name="default", channel="#brand-alerts")]
 # For tests about retries and claims: no burst grouping, no pacing (tests/alerts/test_fatigue.py).
 FREE = Policy(group_after=10_000, burst=10_000)
 
@@ -43,34 +40,6 @@ def store(db_url: str) -> Iterator[Store]:
 @pytest.fixture
 def sender(slack: FakeSlack) -> SlackSender:
     return SlackSender(slack.token, base_url=slack.base_url)
-
-
-def mention(n: int = 1, text: str | None = None, **kw: object) -> Mention:
-    fields: dict[str, object] = {
-        "network": "reddit",
-        "native_id": f"t3_{n}",
-        "url": f"https://www.reddit.com/r/acme/comments/{n}/",
-        "author": f"user{n}",
-        "text": text or f"Acme is down again, I want a refund (#{n})",
-        "created_at": T0 - timedelta(minutes=5),
-        "metrics": Metrics(likes=10, followers=2500),
-    }
-    fields.update(kw)
-    return Mention(**fields)  # type: ignore[arg-type]
-
-
-def queue(
-    store: Store,
-    mentions: Sequence[Mention],
-    verdict: Triage | None = None,
-    routes: Sequence[Route] = ROUTES,
-) -> int:
-    """Store, triage and route mentions exactly as a pipeline cycle does; returns alerts queued."""
-    ids = store.save_page("Acme", "reddit", mentions, None, now=T0)
-    store.save_triage([(i, verdict or triage()) for i in ids])
-    pending = store.unrouted()
-    alerts = [(m.id, r.name, r.channel) for m in pending for r in decide(m, routes)]
-    return store.enqueue_alerts(alerts, [m.id for m in pending])
 
 
 def test_rate_limited_alert_is_delivered_once_after_retry_after(
