@@ -152,6 +152,24 @@ def duration(value: timedelta | None) -> str:
     return f"{days}d {hours}h"
 
 
+SHARE_COLUMNS = ["brand", "mentions", "share", "negative", "positive", "net sentiment"]
+
+
+def share_rows(report: Report) -> list[list[object]]:
+    """Share of voice per brand: the same rows in every format."""
+    return [
+        [
+            r.brand,
+            r.mentions,
+            percent(r.share, 1),
+            r.negative,
+            r.positive,
+            f"{r.net_sentiment:+.2f}",
+        ]
+        for r in report.share
+    ]
+
+
 CASE_COLUMNS = [
     "route",
     "cases",

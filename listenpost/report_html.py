@@ -11,7 +11,15 @@ import base64
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from listenpost.report import CASE_COLUMNS, Report, case_rows, duration, percent
+from listenpost.report import (
+    CASE_COLUMNS,
+    SHARE_COLUMNS,
+    Report,
+    case_rows,
+    duration,
+    percent,
+    share_rows,
+)
 from listenpost.report_charts import Chart
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -63,20 +71,7 @@ def render(report: Report, charts: Sequence[Chart]) -> str:
         _figure(by_name.get("share")),
         _figure(by_name.get("share_over_time")),
         _figure(by_name.get("mood")),
-        _table(
-            ["brand", "mentions", "share", "negative", "positive", "net sentiment"],
-            [
-                [
-                    r.brand,
-                    r.mentions,
-                    percent(r.share, 1),
-                    r.negative,
-                    r.positive,
-                    f"{r.net_sentiment:+.2f}",
-                ]
-                for r in report.share
-            ],
-        ),
+        _table(SHARE_COLUMNS, share_rows(report)),
         "<h2>Categories</h2>",
         _figure(by_name.get("categories")),
         _table(

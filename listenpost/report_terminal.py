@@ -9,7 +9,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from listenpost.report import CASE_COLUMNS, Report, case_rows, percent
+from listenpost.report import (
+    CASE_COLUMNS,
+    SHARE_COLUMNS,
+    Report,
+    case_rows,
+    percent,
+    share_rows,
+)
 
 
 def show(report: Report, console: Console) -> None:
@@ -33,18 +40,8 @@ def show(report: Report, console: Console) -> None:
     _table(
         console,
         "Share of voice",
-        ["brand", "mentions", "share", "negative", "positive", "net sentiment"],
-        [
-            [
-                r.brand,
-                r.mentions,
-                percent(r.share, 1),
-                r.negative,
-                r.positive,
-                f"{r.net_sentiment:+.2f}",
-            ]
-            for r in report.share
-        ],
+        SHARE_COLUMNS,
+        share_rows(report),
     )
     _table(
         console,
