@@ -34,10 +34,28 @@ RULES: tuple[Rule, ...] = (
         r"stopped working", r"won'?t (?:load|work|open|connect)", r"can'?t (?:log ?in|connect)",
         r"(?:error|http) ?50[0234]", r"50[0234] error", r"internal server error",
         r"service unavailable", r"crash(?:ed|es|ing)?", r"offline",
+        r"won'?t (?:start|sync|play|update|let me (?:log ?in|sign ?in|pay|check ?out))",
+        r"(?:keeps|kept) (?:crashing|logging me out|freezing|failing|buffering|disconnecting|"
+        r"dropping)", r"(?:spinning|loading|buffering) forever", r"stuck (?:on|at) (?:the )?"
+        r"(?:loading|login|splash|spinning)", r"blank (?:screen|page)", r"black screen",
+        r"(?:can'?t|cannot|unable to) (?:sign ?in|access|load|pay|check ?out|stream|connect)",
+        r"(?:no|lost) (?:signal|service|internet|connection|wi-?fi|power|network)",
+        r"timed? ?out", r"(?:app|site|server|servers|service|website|api|payments?) (?:is |are )?"
+        r"(?:failing|dead)", r"no funciona", r"ca[íi]d[oa]", r"(?:throwing|showing) "
+        r"(?:an? )?(?:'?[\w ]{0,20}'? )?errors?", r"errors? (?:code )?\w*\d+\w*",
+        r"(?:40[34]|50[0234])s", r"drops? (?:every|out|constantly)", r"froz(?:e|en)",
+        r"won'?t (?:save|send|accept)", r"trouble (?:playing|loading|connecting)",
+        r"kick(?:ing|s|ed)? me (?:out|back)", r"reboots? (?:itself|randomly)",
+        r"temporarily unavailable", r"sin (?:servicio|datos|conexi[óo]n|internet|se[ñn]al)",
+        r"plante", r"payments? (?:failing|failed|declined)", r"declined",
+        r"ne (?:marche|fonctionne) (?:pas|plus)", r"en panne", r"funktioniert nicht",
+        r"st[öo]rung", r"n[ãa]o funciona", r"fora do ar",
     ),
     _rule(
         "security", "security words", True,
-        r"(?:data )?breach(?:ed|es)?", r"hack(?:ed|er|ers)?", r"leak(?:ed|s)?", r"phish(?:ing)?",
+        r"(?:data )?breach(?:ed|es)?", r"hack(?:ed|er|ers)?", r"phish(?:ing)?",
+        r"(?:data|passwords?|credentials|keys?|emails?|details|info) (?:leak|leaks|leaked)",
+        r"leak(?:ed|s|ing)? (?:my|our|your|user|customer|personal|private)\w*",
         r"compromised", r"ransomware", r"malware", r"vulnerabilit(?:y|ies)",
         r"stolen (?:data|passwords?|accounts?|cards?|identity)", r"account takeover",
         r"unauthori[sz]ed (?:access|login)",

@@ -77,6 +77,18 @@ def test_every_category_rule_names_a_shared_category() -> None:
         ("My Acme account was hacked and my data leaked", "security"),
         ("Acme charged me twice this month", "billing"),
         ("The Acme app is down again", "outage"),
+        ("Is the Acme family plan shared across two houses?", "question"),
+        ("anyone know if Acme works in Australia", "question"),
+        ("Acme app keeps logging me out since the update", "outage"),
+        ("No funciona la app de Acme desde esta mañana", "outage"),
+        ("Got a text pretending to be Acme asking for my card details", "security"),
+        ("FreshMart is showing someone else's orders on my account", "security"),
+        ("Price went up again, £17.99 a month now", "billing"),
+        ("Acme Fold is only available through importers here", "availability"),
+        ("about to pull the trigger on the Acme X2", "purchase_intent"),
+        ("Acme is recruiting delivery riders, £18/hr", "job_post"),
+        ("Free Acme gift card codes! no human verification acme-codes.online", "spam"),
+        ("Acme support sorted it in 4 minutes, absolute legend", "praise"),
     ],
 )
 def test_word_rules_find_each_category(text: str, category: str) -> None:
@@ -85,8 +97,11 @@ def test_word_rules_find_each_category(text: str, category: str) -> None:
     assert verdict.details["rule_hits"]
 
 
+NEUTRAL = (0.1, 0.8, 0.1)
+
+
 def test_model_categories_count_above_their_threshold_and_are_explained() -> None:
-    model = FixedModel(categories={"complaint": 0.83, "billing": 0.41, "praise": 0.02})
+    model = FixedModel(NEUTRAL, categories={"complaint": 0.83, "billing": 0.41, "praise": 0.02})
     (verdict,) = triager(model).triage([TriageInput("the thing arrived today")])
     assert verdict.categories == ["complaint"]
     scores = verdict.details["category_scores"]
@@ -96,19 +111,41 @@ def test_model_categories_count_above_their_threshold_and_are_explained() -> Non
 
 
 def test_each_category_can_have_its_own_threshold() -> None:
-    model = FixedModel(categories={"complaint": 0.6, "spam": 0.6})
+    model = FixedModel(NEUTRAL, categories={"complaint": 0.6, "spam": 0.6})
     strict = Triager(model=model, detector=DETECTOR, category_thresholds={"spam": 0.9})
     (verdict,) = strict.triage([TriageInput("the thing arrived today")])
     assert verdict.categories == ["complaint"]
 
 
 def test_a_confident_model_raises_urgency_over_the_points_table() -> None:
-    sure = FixedModel(urgency=(0.05, 0.05, 0.8, 0.1))
+    sure = FixedModel(urgency=(0.02, 0.03, 0.92, 0.03))
     unsure = FixedModel(urgency=(0.3, 0.2, 0.45, 0.05))
     (raised,) = triager(sure).triage([TriageInput("the thing arrived today")])
     (kept,) = triager(unsure).triage([TriageInput("the thing arrived today")])
-    assert raised.urgency == "high" and "model urgency high 0.80" in raised.reasons
+    assert raised.urgency == "high" and "model urgency high 0.92" in raised.reasons
     assert kept.urgency == "low"
+
+
+def test_model_complaints_need_a_post_that_is_not_happy_and_not_an_ad() -> None:
+    scores = {"complaint": 0.95, "outage": 0.99}
+    happy = FixedModel((0.05, 0.1, 0.85), categories=scores)
+    unhappy = FixedModel((0.8, 0.15, 0.05), categories=scores)
+    (praise,) = triager(happy).triage([TriageInput("the new store window is art honestly")])
+    (ad,) = triager(unhappy).triage([TriageInput("We're hiring field technicians, apply now")])
+    (rant,) = triager(unhappy).triage([TriageInput("third wrong order this month")])
+    assert "complaint" not in praise.categories and "outage" not in praise.categories
+    assert ad.categories == ["job_post"]
+    assert rant.categories == ["complaint", "outage"]
+
+
+def test_praise_words_in_a_negative_post_are_sarcasm() -> None:
+    negative = FixedModel((0.85, 0.1, 0.05))
+    (verdict,) = triager(negative).triage(
+        [TriageInput("oh great, the update moved every button. thanks so much")]
+    )
+    assert "praise" not in verdict.categories
+    (kind,) = triager(FixedModel()).triage([TriageInput("support sorted it in 4 minutes, legend")])
+    assert "praise" in kind.categories
 
 
 def test_the_model_alone_never_pages_as_critical() -> None:

@@ -96,3 +96,26 @@ def test_reach_reads_like_a_person_would_write_it() -> None:
     assert format_count(120_000) == "120k"
     assert format_count(2_500_000) == "2.5M"
     assert format_count(1_000_000) == "1M"
+
+
+def test_harm_already_done_or_everyone_hit_is_critical() -> None:
+    takeover = "someone logged into my Acme account and moved £900, I never authorised it"
+    verdict = assess(TriageInput(takeover), negative=0.6, categories={"security"})
+    assert verdict.urgency == "critical"
+    assert any(r.startswith("harm done") for r in verdict.reasons)
+    outage = "Acme payments failing for every transaction since lunch"
+    assert assess(TriageInput(outage), negative=0.6).urgency == "critical"
+    assert assess(TriageInput("Acme payments failing since lunch"), 0.6).urgency == "high"
+
+
+def test_a_plain_question_deserves_an_answer_today() -> None:
+    text = "does the Acme hub work without wifi"
+    assert assess(TriageInput(text), 0.1).urgency == "low"
+    assert assess(TriageInput(text), 0.1, categories={"question"}).urgency == "medium"
+
+
+def test_job_ads_and_promos_are_low_unless_they_are_a_scam() -> None:
+    ad = "Acme is hiring! earn $500/day, apply now, everyone welcome"
+    assert assess(TriageInput(ad), 0.9, categories={"job_post"}).urgency == "low"
+    scam = "Your Acme account is suspended, verify your identity at acme-secure.top"
+    assert assess(TriageInput(scam), 0.3, categories={"spam", "security"}).urgency != "low"
