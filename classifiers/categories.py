@@ -197,7 +197,17 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
 )
 
 # A sentence of three words or more that ends in a question mark ("seriously??" is not asked).
-QUESTION_MARK = re.compile(r"(?:^|[.!?¿]\s*)[^.!?]*?(?:\w+\W+){2,}\w+\W*\?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])")
+_WORD = re.compile(r"\w+")
+
+
+def asks_a_question(text: str) -> bool:
+    if "?" not in text:
+        return False
+    return any(
+        part.rstrip().endswith("?") and len(_WORD.findall(part)) >= 3
+        for part in _SENTENCE_END.split(text)
+    )
 
 
 def rule_hits(text: str, signals: list[Signal]) -> list[Hit]:
@@ -215,6 +225,6 @@ def rule_hits(text: str, signals: list[Signal]) -> list[Hit]:
         if found:
             quoted = ", ".join(f"'{w}'" for w in found[:3])
             hits.append(Hit(category, f"{label}: {quoted}"))
-    if not any(h.category == "question" for h in hits) and QUESTION_MARK.search(text):
+    if not any(h.category == "question" for h in hits) and asks_a_question(text):
         hits.append(Hit("question", "asks a question: '?'"))
     return hits

@@ -74,7 +74,7 @@ class TriageModel:
         self,
         path: Path,
         threads: int = 2,
-        batch_size: int = 64,
+        batch_size: int = 32,
         cache_size: int = 20_000,
     ) -> None:
         import onnxruntime as ort

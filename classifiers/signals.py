@@ -16,12 +16,19 @@ class Rule:
     category: str
     label: str  # how the reason reads: "<label>: 'down'"
     severe: bool  # severe: harm to many people or the brand is at stake, not one order
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str]  # matched against the lower-cased text
+    exact: re.Pattern[str] | None = None  # case matters: "sued" is legal, "Sue" is a name
 
 
-def _rule(category: str, label: str, severe: bool, *alternatives: str) -> Rule:
-    body = "|".join(alternatives)
-    return Rule(category, label, severe, re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.I))
+def _bounded(alternatives: tuple[str, ...]) -> re.Pattern[str]:
+    # Lower-cased text and a case-sensitive pattern: re.I makes every rule several times slower.
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-])")
+
+
+def _rule(
+    category: str, label: str, severe: bool, *alternatives: str, exact: tuple[str, ...] = ()
+) -> Rule:
+    return Rule(category, label, severe, _bounded(alternatives), _bounded(exact) if exact else None)
 
 
 RULES: tuple[Rule, ...] = (
@@ -62,8 +69,9 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "legal", "legal words", True,
-        r"lawsuits?", r"(?-i:sue[ds]?)", r"suing", r"lawyers?", r"attorneys?", r"class action",
+        r"lawsuits?", r"suing", r"lawyers?", r"attorneys?", r"class action",
         r"legal action", r"litigation", r"(?:see you|take (?:you|them|it)) (?:to|in) court",
+        exact=(r"sue[ds]?",),
     ),
     _rule(
         "safety", "safety words", True,
@@ -80,8 +88,9 @@ RULES: tuple[Rule, ...] = (
         r"charged (?:me|my|us|twice|again|for)", r"charged(?= [$£€\d])",
         r"(?:was|been|got|get) charged",
         r"(?:extra|hidden|unauthori[sz]ed|double|surprise) (?:charges?|fees?)",
-        r"charge (?:me|my card|us)", r"billing", r"billed", r"(?-i:bill)", r"invoice",
+        r"charge (?:me|my card|us)", r"billing", r"billed", r"invoice",
         r"chargeback", r"money back",
+        exact=(r"bill",),
     ),
     _rule(
         "cancellation", "cancellation words", False,
@@ -107,9 +116,13 @@ def _quote(words: list[str]) -> str:
 def word_signals(text: str) -> list[Signal]:
     """One signal per rule that fired, naming up to three distinct matched words."""
     signals: list[Signal] = []
+    lowered = text.lower()
     for rule in RULES:
         found: list[str] = []
-        for match in rule.pattern.finditer(text):
+        matches = list(rule.pattern.finditer(lowered))
+        if rule.exact is not None:
+            matches += rule.exact.finditer(text)
+        for match in matches:
             word = " ".join(match.group(0).lower().split())
             if word not in found:
                 found.append(word)

@@ -73,7 +73,7 @@ class Triager:
     def __init__(
         self,
         model_dir: Path | None = None,
-        batch_size: int = 64,
+        batch_size: int = 32,
         *,
         model: Model | None = None,
         sentiment_model: str | SentimentModel | None = None,

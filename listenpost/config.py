@@ -161,7 +161,7 @@ class AlertSettings(_Strict):
 
 
 class ClassifierSettings(_Strict):
-    batch_size: int = Field(default=64, ge=1, le=1024)
+    batch_size: int = Field(default=32, ge=1, le=1024)
     rules: list[KeywordRuleSettings] = Field(default_factory=list)  # team rules (settings_triage)
     sentiment_model: SentimentModel = None  # bring your own HF model (settings_triage)
 
