@@ -12,18 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from classifiers.signals import Signal
+from classifiers.signals import Signal, word_pattern
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
     category: str
     reason: str  # "job post words: 'we're hiring'"
-
-
-def _words(*alternatives: str) -> re.Pattern[str]:
-    # Matched against lower-cased text: case-insensitive regexes are several times slower.
-    return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-])")
 
 
 # Urgency topics that are not categories of their own: a lawsuit, a fire or a cancellation is a
@@ -40,7 +35,7 @@ SIGNAL_CATEGORY = {
 
 RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     (
-        "complaint", "complaint words", _words(
+        "complaint", "complaint words", word_pattern(
             r"worst", r"terrible", r"awful", r"horrible", r"unacceptable", r"ridiculous",
             r"disappoint(?:ed|ing|ment)", r"frustrat(?:ed|ing)", r"fed up", r"useless",
             r"still waiting", r"no (?:one|response|reply|answer)", r"never again", r"rip-?off",
@@ -54,7 +49,7 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "question", "question words", _words(
+        "question", "question words", word_pattern(
             r"how (?:do|can|does|to|long|much|come) ?(?:i|we|you|one|it)?",
             r"(?:does|do) (?:anyone|anybody)", r"(?:anyone|anybody) (?:know|else|tried|using)",
             r"is there (?:a|any) way", r"can (?:someone|anyone|somebody)", r"should i",
@@ -65,13 +60,13 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "outage", "bug words", _words(
+        "outage", "bug words", word_pattern(
             r"bugs?", r"buggy", r"glitch(?:es|y)?", r"broken", r"error messages?",
             r"freez(?:es|ing)",
         ),
     ),
     (
-        "security", "privacy words", _words(
+        "security", "privacy words", word_pattern(
             r"privacy", r"gdpr", r"personal data", r"data (?:leak|breach|exposed|exposure)",
             r"suspicious (?:login|activity|email|text|link)s?", r"2fa", r"two[- ]factor",
             r"scam(?:mers?)? (?:email|text|call|site|link|page|account)s?", r"phishing",
@@ -98,7 +93,7 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "billing", "pricing words", _words(
+        "billing", "pricing words", word_pattern(
             r"pric(?:e|es|ing|ed)", r"(?:too )?expensive", r"overpriced",
             r"payments? (?:failed|declined|issue|problem)", r"subscriptions?", r"fees?",
             r"auto-?renew(?:al|ed)?", r"paid", r"paying", r"[$£€] ?\d+(?:[.,]\d+)?",
@@ -108,7 +103,7 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "availability", "availability words", _words(
+        "availability", "availability words", word_pattern(
             r"out of stock", r"sold ?out", r"(?:back )?in stock", r"restock(?:ed|ing|s)?",
             r"(?:no|any|low) stock", r"(?:not|isn'?t|aren'?t|never) (?:available|offered|sold)",
             r"unavailable in", r"available (?:in|on|for|again)", r"(?:ship|ships|shipping|"
@@ -122,7 +117,7 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "purchase_intent", "purchase intent words", _words(
+        "purchase_intent", "purchase intent words", word_pattern(
             r"(?:want|wanna|going|gonna|looking|planning|ready|about) to (?:buy|purchase|order|"
             r"upgrade|subscribe|get|sign up|switch)",
             r"(?:thinking|considering) (?:of |about )?(?:buying|getting|switching|upgrading|"
@@ -141,7 +136,7 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "job_post", "job post words", _words(
+        "job_post", "job post words", word_pattern(
             r"we'?re hiring", r"(?:now|is|are) hiring", r"#hiring", r"#jobs?", r"#nowhiring",
             r"job (?:opening|offer|alert|posting)s?", r"apply (?:now|here|today|at|via|by)",
             r"join our (?:team|crew)", r"open (?:role|position)s?", r"(?:remote|full-time|"
@@ -157,7 +152,7 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "spam", "promo words", _words(
+        "spam", "promo words", word_pattern(
             r"promo code", r"use (?:my )?code", r"discount code", r"coupon", r"\d{1,2} ?% off",
             r"giveaway", r"click (?:the |this )?link", r"link in (?:my )?bio",
             r"dm (?:me|us) (?:for|to)", r"follow (?:me|back|for follow)", r"free followers",
@@ -179,7 +174,7 @@ RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "praise", "praise words", _words(
+        "praise", "praise words", word_pattern(
             r"love (?:it|this|that|the|how|my|you|your)", r"amazing", r"awesome",
             r"great (?:job|work|service|support|product|app|experience)", r"thank(?:s| you)",
             r"kudos", r"shout ?out", r"impressed", r"well done", r"game ?changer",

@@ -30,9 +30,10 @@ _EVERYDAY = {
 def _word(symbol: str) -> str:
     if symbol in _EVERYDAY:
         return f" {_EVERYDAY[symbol]} "
-    if unicodedata.category(symbol) != "So" or "\U0001f1e6" <= symbol <= "\U0001f1ff":
-        # Maths and letters keep their character; flag letters say nothing alone.
-        return "" if "\U0001f1e6" <= symbol <= "\U0001f1ff" else symbol
+    if "\U0001f1e6" <= symbol <= "\U0001f1ff":
+        return ""  # a flag's letters say nothing alone
+    if unicodedata.category(symbol) != "So":
+        return symbol  # maths and arrows keep their character
     name = unicodedata.name(symbol, "")
     return f" {name.lower()} " if name else " "
 

@@ -149,8 +149,7 @@ class TriageModel:
 
     def _run(self, texts: list[str]) -> np.ndarray:
         """Rows of [sentiment | categories | urgency] for distinct texts, in their order."""
-        texts = [spell_out_emoji(t) for t in texts]
-        ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        ids = [e.ids for e in self.tokenizer.encode_batch([spell_out_emoji(t) for t in texts])]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = np.full((len(texts), self._width), np.nan, dtype=np.float32)
         s, c = len(SENTIMENTS), len(CATEGORIES)
