@@ -10,7 +10,11 @@ runs without torch. Choices that matter for people on call:
     word model blended with the network (classifiers/lexical.py), fitted on the same rows as
     the network;
   - the held-out rows are fixed by seed and never trained on; the figures printed at the end
-    come from the exported int8 model itself, not from the torch network it was made from.
+    come from the exported int8 model itself, not from the torch network it was made from;
+  - with --distil (or --teacher DIR) the one-layer model also learns from a teacher: the
+    whole six-layer model, trained first (once, kept as OUT.teacher), whose softened answers
+    carry more than a hard label does ("probably negative, maybe neutral") and label the
+    complaint and crisis tweets for sentiment too. People's labels are never second-guessed.
 Everything is seeded; on the same machine and data the run is repeatable.
 """
 
@@ -20,6 +24,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,6 +54,10 @@ TUNE_FRACTION = 0.05
 MIN_TUNE_ROWS = 30  # per class; with fewer, offsets would fit noise, so none are applied
 OFFSET_GRID = np.round(np.arange(-1.0, 1.01, 0.1), 2)
 BLEND_GRID = np.round(np.arange(0.0, 1.001, 0.05), 2)
+# The teacher the shipped one-layer model learns from: every layer of the base model, frozen
+# word embeddings (six layers need them tuned far less, and each step is three times dearer),
+# a gentler learning rate. Too slow to ship (~300 tweets/s), good to learn from.
+TEACHER_RECIPE: dict[str, Any] = {"epochs": 2.0, "learning_rate": 1e-4, "freeze_embeddings": True}
 
 
 @dataclass(frozen=True)
@@ -206,6 +215,9 @@ def train_model(
     base_model: Path | None = None,
     name: str | None = None,
     lexical: bool = True,
+    teacher: Path | None = None,
+    distill_weight: float = 0.5,
+    temperature: float = 2.0,
 ) -> TrainResult:
     """Fine-tune, export to `out_dir` and score the exported model on the held-out rows.
 
@@ -221,6 +233,8 @@ def train_model(
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     if epochs <= 0 or batch_size < 1 or max_length < 8:
         raise ValueError("epochs must be > 0, batch_size >= 1 and max_length >= 8")
+    if not 0.0 <= distill_weight <= 1.0 or temperature <= 0:
+        raise ValueError("distill_weight must be between 0 and 1 and temperature > 0")
     base = Path(base_model) if base_model is not None else _bundled_model_dir()
     tokenizer_file = base / "tokenizer.json"
     if not tokenizer_file.is_file():
@@ -266,6 +280,15 @@ def train_model(
         _balanced(np.bincount(y_urg[y_urg >= 0].numpy(), minlength=len(URGENCIES))),
         dtype=torch.float32,
     )
+    taught, distilled = None, None
+    if teacher is not None:
+        taught = _teacher_targets(Path(teacher), fit, temperature)
+        distilled = {
+            "teacher": taught.version,
+            "weight": distill_weight,
+            "temperature": temperature,
+        }
+    not_people = torch.tensor([e.source != "label" for e in fit])
     known = ~torch.isnan(y_cat)
     positives = torch.where(known, y_cat, 0).sum(0)
     negatives = known.sum(0) - positives
@@ -286,9 +309,6 @@ def train_model(
         optimizer,
         lambda step: min((step + 1) / warmup, (total_steps - step) / (total_steps - warmup + 1)),
     )
-    ce = torch.nn.functional.cross_entropy
-    bce = torch.nn.functional.binary_cross_entropy_with_logits
-
     net.train()
     step, running = 0, None
     with _progress(progress) as bar:
@@ -300,18 +320,33 @@ def train_model(
                 input_ids, mask = _pad(ids, rows)
                 index = torch.from_numpy(rows)
                 sent_logits, cat_logits, urg_logits = net(input_ids, mask)
-                loss = torch.zeros(())
-                ys, yu, yc = y_sent[index], y_urg[index], y_cat[index]
-                if (ys >= 0).any():
-                    loss = loss + ce(sent_logits[ys >= 0], ys[ys >= 0], weight=sent_w)
-                if (yu >= 0).any():
-                    loss = loss + 0.5 * ce(urg_logits[yu >= 0], yu[yu >= 0], weight=urg_w)
-                seen = ~torch.isnan(yc)
-                if seen.any():
-                    per_cell = bce(
-                        cat_logits, torch.nan_to_num(yc), pos_weight=pos_weight, reduction="none"
-                    )
-                    loss = loss + 0.5 * per_cell[seen].mean()
+                from_data = not_people[index]
+                loss = _single_label_loss(
+                    sent_logits,
+                    y_sent[index],
+                    sent_w,
+                    None if taught is None else taught.sentiment[index],
+                    from_data,
+                    distill_weight,
+                    temperature,
+                )
+                loss = loss + 0.5 * _single_label_loss(
+                    urg_logits,
+                    y_urg[index],
+                    urg_w,
+                    None if taught is None or taught.urgency is None else taught.urgency[index],
+                    from_data,
+                    distill_weight,
+                    temperature,
+                )
+                loss = loss + 0.5 * _category_loss(
+                    cat_logits,
+                    y_cat[index],
+                    pos_weight,
+                    None if taught is None else taught.categories[index],
+                    from_data,
+                    distill_weight,
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -359,6 +394,8 @@ def train_model(
             "sentiment_offset": [float(x) + 0.0 for x in offset],  # + 0.0: no "-0.0"
         },
     }
+    if distilled:
+        card["training"]["distilled"] = distilled
     out_dir = Path(out_dir)
     export(net, tokenizer_file, out_dir, card)
     if lexical and tunable:
@@ -398,6 +435,157 @@ def _add_lexical(
         "weight": weight,
         "offset": [float(x) + 0.0 for x in offset],
     }
+
+
+def _single_label_loss(
+    logits: Any,
+    labels: Any,
+    class_weight: Any,
+    soft: Any | None,
+    from_data: Any,
+    distill_weight: float,
+    temperature: float,
+) -> Any:
+    """Class-balanced cross-entropy on the labels, mixed with the teacher's softened answers
+    when there is a teacher. People's labels (`from_data` false) keep their full weight and are
+    never second-guessed by the teacher."""
+    import torch
+
+    ce = torch.nn.functional.cross_entropy
+    loss = torch.zeros(())
+    labelled = labels >= 0
+    if soft is None:
+        if labelled.any():
+            loss = loss + ce(logits[labelled], labels[labelled], weight=class_weight)
+        return loss
+    data, people = labelled & from_data, labelled & ~from_data
+    if data.any():
+        loss = loss + (1 - distill_weight) * ce(logits[data], labels[data], weight=class_weight)
+    if people.any():
+        loss = loss + ce(logits[people], labels[people], weight=class_weight)
+    if from_data.any():
+        student = torch.log_softmax(logits[from_data] / temperature, dim=-1)
+        kd = torch.nn.functional.kl_div(student, soft[from_data], reduction="batchmean")
+        loss = loss + distill_weight * temperature**2 * kd
+    return loss
+
+
+def _category_loss(
+    logits: Any,
+    labels: Any,
+    pos_weight: Any,
+    soft: Any | None,
+    from_data: Any,
+    distill_weight: float,
+) -> Any:
+    """Per-category yes/no loss on the labelled cells, mixed with the teacher's probabilities
+    where it learned the category; people's labels keep their full weight, as for sentiment."""
+    import torch
+
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    loss = torch.zeros(())
+    seen = ~torch.isnan(labels)
+    if seen.any():
+        per_cell = bce(logits, torch.nan_to_num(labels), pos_weight=pos_weight, reduction="none")
+        if soft is not None:
+            per_cell = per_cell * torch.where(from_data, 1.0 - distill_weight, 1.0)[:, None]
+        loss = loss + per_cell[seen].mean()
+    if soft is not None:
+        taught = ~torch.isnan(soft) & from_data[:, None]
+        if taught.any():
+            per_cell = bce(logits, torch.nan_to_num(soft), reduction="none")
+            loss = loss + distill_weight * per_cell[taught].mean()
+    return loss
+
+
+@dataclass(frozen=True)
+class _Taught:
+    """What the teacher says of every training row: softened sentiment and urgency, category
+    probabilities (NaN for a category it did not learn)."""
+
+    sentiment: Any
+    urgency: Any | None
+    categories: Any
+    version: str
+
+
+def _soften(proba: np.ndarray, temperature: float) -> np.ndarray:
+    scaled = np.log(np.clip(proba.astype(np.float64), 1e-9, 1.0)) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    soft = np.exp(scaled)
+    return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _teacher_targets(teacher: Path, rows: Sequence[Example], temperature: float) -> _Taught:
+    """The teacher's answers for every training row, whatever the row is labelled with: the
+    complaint and crisis tweets become sentiment examples too, and labelled rows carry the
+    teacher's doubt about them."""
+    import torch
+
+    model = TriageModel.load(teacher, cache_size=0)
+    out = model.predict([e.text for e in rows])
+    columns = [CATEGORIES.index(c) for c in LEARNED_CATEGORIES]
+    urgency = None if out.urgency is None else torch.from_numpy(_soften(out.urgency, temperature))
+    return _Taught(
+        sentiment=torch.from_numpy(_soften(out.sentiment, temperature)),
+        urgency=urgency,
+        categories=torch.from_numpy(out.categories[:, columns].astype(np.float32)),
+        version=model.version,
+    )
+
+
+def teacher_dir(out_dir: Path) -> Path:
+    """Where the teacher of the model at `out_dir` is kept between runs."""
+    return Path(out_dir).with_name(Path(out_dir).name + ".teacher")
+
+
+def ensure_teacher(
+    data_dir: Path | None,
+    folder: Path,
+    *,
+    seed: int = SEED,
+    threads: int = 2,
+    base_model: Path | None = None,
+    progress: bool = True,
+) -> Path:
+    """The teacher at `folder`, trained there first unless one built from the same data files,
+    seed and recipe is already there: it costs half an hour on two cores, so it is made once and
+    reused by every later `train --distil`. It learns from the data sets only."""
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    base = Path(base_model) if base_model is not None else _bundled_model_dir()
+    layers = int(json.loads((base / "config.json").read_text())["num_hidden_layers"])
+    card_file = Path(folder) / CARD_FILE
+    if card_file.is_file():
+        card = json.loads(card_file.read_text())
+        built = card.get("training", {})
+        if (
+            card.get("layers") == layers
+            and built.get("seed") == seed
+            and built.get("epochs") == TEACHER_RECIPE["epochs"]
+            and built.get("learning_rate") == TEACHER_RECIPE["learning_rate"]
+            and built.get("word_embeddings_tuned") is False
+            and built.get("human_labels") == 0
+            and built.get("sources_sha256") == load_tasks(data_dir, seed).sources
+            and "heldout" in card  # written last: the run that made it finished
+        ):
+            return Path(folder)
+    # Built aside and moved in whole, so a run killed half-way leaves no half teacher behind.
+    partial = Path(folder).with_name(Path(folder).name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    train_model(
+        data_dir,
+        partial,
+        progress=progress,
+        layers=layers,
+        seed=seed,
+        threads=threads,
+        base_model=base,
+        name=f"minilm-l{layers}-teacher",
+        **TEACHER_RECIPE,
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(partial, folder)
+    return Path(folder)
 
 
 def _bundled_model_dir() -> Path:
@@ -509,8 +697,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-lexical", action="store_true", help="network only, no blended word model"
     )
+    parser.add_argument(
+        "--teacher", type=Path, default=None, help="a trained model folder to learn from"
+    )
+    parser.add_argument(
+        "--distil",
+        action="store_true",
+        help="learn from a six-layer teacher kept as OUT.teacher (built there first, once)",
+    )
+    parser.add_argument("--distill-weight", type=float, default=0.5)
+    parser.add_argument("--temperature", type=float, default=2.0)
     args = parser.parse_args(argv)
     try:
+        teacher = args.teacher
+        if teacher is not None and not (teacher / CARD_FILE).is_file():
+            raise FileNotFoundError(f"{teacher}: no trained model to learn from")
+        if teacher is None and args.distil:
+            teacher = ensure_teacher(
+                args.data,
+                teacher_dir(args.out),
+                seed=args.seed,
+                threads=args.threads,
+                base_model=args.base_model,
+                progress=not args.quiet,
+            )
         result = train_model(
             args.data,
             args.out,
@@ -525,6 +735,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             crisis_rows=args.crisis_rows,
             base_model=args.base_model,
             lexical=not args.no_lexical,
+            teacher=teacher,
+            distill_weight=args.distill_weight,
+            temperature=args.temperature,
             progress=not args.quiet,
         )
     except (FileNotFoundError, ValueError) as exc:

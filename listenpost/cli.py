@@ -401,6 +401,13 @@ def train(
     ] = None,
     epochs: Annotated[float, typer.Option(help="Passes over the training rows.")] = 2.0,
     layers: Annotated[int, typer.Option(help="MiniLM layers kept: fewer is faster.")] = 1,
+    teacher: Annotated[
+        Path | None, typer.Option(help="A trained model folder to learn from as well.")
+    ] = None,
+    distil: Annotated[
+        bool,
+        typer.Option("--distil", help="Learn from a six-layer teacher kept as OUT.teacher."),
+    ] = False,
 ) -> None:
     """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
     from classifiers.train import main as train_main
@@ -410,6 +417,10 @@ def train(
         argv += ["--data", str(data)]
     if out:
         argv += ["--out", str(out)]
+    if teacher:
+        argv += ["--teacher", str(teacher)]
+    if distil:
+        argv += ["--distil"]
     raise typer.Exit(train_main(argv))
 
 

@@ -151,6 +151,96 @@ def test_cli_trains_and_reports_or_explains_missing_data(
     assert "sentiment" in printed and "macro recall" in printed
     card = TriageModel.load(tmp_path / "m").card
     assert (card["layers"], card["ffn"], card["name"]) == (1, 32, "minilm-l1-ffn32-triage")
+    assert "distilled" not in card["training"]  # labels only unless asked
+    assert not (tmp_path / "m.teacher").exists()
 
     assert train.main(["--data", str(tmp_path / "nowhere"), "--quiet"]) == 1
     assert "training data not found" in capsys.readouterr().err
+    assert train.main([*argv, "--teacher", str(tmp_path / "none")]) == 1
+    assert "no trained model to learn from" in capsys.readouterr().err
+
+
+def test_distil_builds_a_teacher_once_beside_the_model(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    data = write_data(tmp_path / "data")
+    argv = ["--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
+            "--base-model", str(tiny_model_dir), "--quiet", "--distil"]
+    assert train.main(argv) == 0
+    # The teacher is every layer of the base model, kept beside OUT...
+    teacher = TriageModel.load(tmp_path / "m.teacher")
+    assert teacher.card["layers"] == 2 and teacher.card["name"] == "minilm-l2-teacher"
+    card = TriageModel.load(tmp_path / "m").card
+    assert card["training"]["distilled"]["teacher"] == teacher.version
+    assert not (tmp_path / "m.teacher.partial").exists()
+    # ...and reused while the data and recipe are the same: for real it takes half an hour.
+    built = (tmp_path / "m.teacher" / "model.onnx").stat().st_mtime_ns
+    assert train.main(argv) == 0
+    assert (tmp_path / "m.teacher" / "model.onnx").stat().st_mtime_ns == built
+
+
+def test_a_student_learns_its_teachers_sentiment(tmp_path: Path, tiny_model_dir: Path) -> None:
+    # A teacher taught the opposite of the data: with the whole weight on the teacher, the
+    # student follows it, which shows the teacher's answers are what it learns from.
+    flipped = write_data(tmp_path / "flipped")
+    semeval = flipped / "sentiment" / "semeval_train.tsv"
+    swap = {"negative": "positive", "positive": "negative", "neutral": "neutral"}
+    lines = semeval.read_text().splitlines()
+    semeval.write_text(
+        "\n".join([lines[0], *(f"{t}\t{swap[y]}" for t, y in (r.split("\t") for r in lines[1:]))])
+        + "\n"
+    )
+    teacher = train.train_model(flipped, tmp_path / "teacher", base_model=tiny_model_dir, **FAST)
+    data = write_data(tmp_path / "data")
+    student = train.train_model(
+        data,
+        tmp_path / "student",
+        base_model=tiny_model_dir,
+        teacher=teacher.out_dir,
+        distill_weight=1.0,
+        lexical=False,
+        **FAST,
+    )
+    model = TriageModel.load(student.out_dir)
+    out = model.predict(["awful terrible worst hate", "great love best"])
+    assert out.sentiment.argmax(axis=1).tolist() == [2, 0]
+    card = json.loads((student.out_dir / "model.json").read_text())
+    assert card["training"]["distilled"] == {
+        "teacher": teacher.version, "weight": 1.0, "temperature": 2.0
+    }
+
+
+def test_the_teacher_never_outweighs_a_persons_label() -> None:
+    import torch
+
+    logits = torch.tensor([[2.0, 0.0, -2.0], [0.0, 0.0, 3.0]])
+    labels = torch.tensor([2, 2])
+    weight = torch.ones(3)
+    teacher_says_negative = torch.tensor([[0.98, 0.01, 0.01], [0.98, 0.01, 0.01]])
+    plain = train._single_label_loss(logits, labels, weight, None, torch.ones(2, dtype=bool), 1, 2)
+    people = train._single_label_loss(
+        logits, labels, weight, teacher_says_negative, torch.zeros(2, dtype=bool), 1.0, 2.0
+    )
+    data = train._single_label_loss(
+        logits, labels, weight, teacher_says_negative, torch.ones(2, dtype=bool), 1.0, 2.0
+    )
+    assert float(people) == pytest.approx(float(plain))  # the label alone, at full weight
+    assert float(data) != pytest.approx(float(plain))  # data rows follow the teacher
+
+
+def test_distillation_settings_are_checked(tmp_path: Path, tiny_model_dir: Path) -> None:
+    data = write_data(tmp_path / "data")
+    with pytest.raises(ValueError, match="distill_weight"):
+        train.train_model(data, tmp_path / "m", base_model=tiny_model_dir, distill_weight=1.5)
+
+
+def test_a_teacher_is_rebuilt_when_its_data_changed(tmp_path: Path, tiny_model_dir: Path) -> None:
+    data = write_data(tmp_path / "data")
+    folder = tmp_path / "m.teacher"
+    train.ensure_teacher(data, folder, base_model=tiny_model_dir, progress=False)
+    first = TriageModel.load(folder).card["training"]["sources_sha256"]
+    with (data / "sentiment" / "semeval_train.tsv").open("a", encoding="utf-8") as f:
+        f.write("a brand new tweet\tneutral\n")
+    train.ensure_teacher(data, folder, base_model=tiny_model_dir, progress=False)
+    again = TriageModel.load(folder).card["training"]["sources_sha256"]
+    assert again["sentiment/semeval_train.tsv"] != first["sentiment/semeval_train.tsv"]
