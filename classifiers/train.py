@@ -11,7 +11,7 @@ runs without torch. Choices that matter for people on call:
     the network;
   - the held-out rows are fixed by seed and never trained on; the figures printed at the end
     come from the exported int8 model itself, not from the torch network it was made from;
-  - with --distil (or --teacher DIR) the one-layer model also learns from a teacher: the
+  - with --distill (or --teacher DIR) the one-layer model also learns from a teacher: the
     whole six-layer model, trained first (once, kept as OUT.teacher), whose softened answers
     carry more than a hard label does ("probably negative, maybe neutral") and label the
     complaint and crisis tweets for sentiment too. People's labels are never second-guessed.
@@ -550,7 +550,7 @@ def ensure_teacher(
 ) -> Path:
     """The teacher at `folder`, trained there first unless one built from the same data files,
     seed and recipe is already there: it costs half an hour on two cores, so it is made once and
-    reused by every later `train --distil`. It learns from the data sets only."""
+    reused by every later `train --distill`. It learns from the data sets only."""
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     base = Path(base_model) if base_model is not None else _bundled_model_dir()
     layers = int(json.loads((base / "config.json").read_text())["num_hidden_layers"])
@@ -701,7 +701,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--teacher", type=Path, default=None, help="a trained model folder to learn from"
     )
     parser.add_argument(
-        "--distil",
+        "--distill",
         action="store_true",
         help="learn from a six-layer teacher kept as OUT.teacher (built there first, once)",
     )
@@ -712,7 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         teacher = args.teacher
         if teacher is not None and not (teacher / CARD_FILE).is_file():
             raise FileNotFoundError(f"{teacher}: no trained model to learn from")
-        if teacher is None and args.distil:
+        if teacher is None and args.distill:
             teacher = ensure_teacher(
                 args.data,
                 teacher_dir(args.out),

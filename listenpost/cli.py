@@ -404,9 +404,9 @@ def train(
     teacher: Annotated[
         Path | None, typer.Option(help="A trained model folder to learn from as well.")
     ] = None,
-    distil: Annotated[
+    distill: Annotated[
         bool,
-        typer.Option("--distil", help="Learn from a six-layer teacher kept as OUT.teacher."),
+        typer.Option("--distill", help="Learn from a six-layer teacher kept as OUT.teacher."),
     ] = False,
 ) -> None:
     """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
@@ -419,8 +419,8 @@ def train(
         argv += ["--out", str(out)]
     if teacher:
         argv += ["--teacher", str(teacher)]
-    if distil:
-        argv += ["--distil"]
+    if distill:
+        argv += ["--distill"]
     raise typer.Exit(train_main(argv))
 
 

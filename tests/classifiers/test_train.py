@@ -160,12 +160,12 @@ def test_cli_trains_and_reports_or_explains_missing_data(
     assert "no trained model to learn from" in capsys.readouterr().err
 
 
-def test_distil_builds_a_teacher_once_beside_the_model(
+def test_distill_builds_a_teacher_once_beside_the_model(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     data = write_data(tmp_path / "data")
     argv = ["--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
-            "--base-model", str(tiny_model_dir), "--quiet", "--distil"]
+            "--base-model", str(tiny_model_dir), "--quiet", "--distill"]
     assert train.main(argv) == 0
     # The teacher is every layer of the base model, kept beside OUT...
     teacher = TriageModel.load(tmp_path / "m.teacher")
