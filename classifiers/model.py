@@ -2,13 +2,15 @@
 
 Only onnxruntime, tokenizers and numpy are imported, never torch or transformers: that is what
 keeps start-up well under a second and the process small. Speed on two cores comes from
-1) a model cut to its first layer and quantised to int8, 2) sorting texts by length so a batch
-is padded only to its own longest text, and 3) a cache of recent texts, because retweets and
-syndicated headlines arrive many times. Sentiment is blended with a hashed bag-of-words model
-(classifiers/lexical.py) when the card names one: it costs a few percent of the time and wins
-about a point of macro recall. Results come back in the caller's order whatever the
-sorting; int8 activations are scaled per batch, so a text's scores can move in the third decimal
-with its batch companions, and a cached text always gets exactly its first answer.
+1) a model cut to its first two layers, each with a quarter of its feed-forward units, and
+quantised to int8, 2) handles and links read as one word piece each (classifiers/model_text.py),
+3) sorting texts by length so a batch is padded only to its own longest text, and 4) a cache of
+recent texts, because retweets and syndicated headlines arrive many times. Sentiment is
+blended with a hashed bag-of-words model (classifiers/lexical.py) when the card names one: it
+costs a few percent of the time and wins about a point of macro recall. Results come back in
+the caller's order whatever the sorting; int8 activations are scaled per batch, so a text's
+scores can move in the third decimal with its batch companions, and a cached text always gets
+exactly its first answer.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.emoji_text import spell_out_emoji
 from classifiers.lexical import LEXICAL_FILE, LexicalSentiment, blend
+from classifiers.model_text import MASK_CARD_KEY, model_text
 from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_MODEL = MODELS_DIR / "minilm-l1-triage"
+DEFAULT_MODEL = MODELS_DIR / "triage"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CARD_FILE = "model.json"
@@ -97,6 +99,7 @@ class TriageModel:
         self.learned = tuple(self.card.get("categories", ()))
         self._columns = [CATEGORIES.index(c) for c in self.learned]
         self.has_urgency = bool(self.card.get("urgency", False))
+        self.masks = bool(self.card.get(MASK_CARD_KEY, False))
 
         self.tokenizer = Tokenizer.from_file(str(self.path / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(self.max_length)
@@ -149,7 +152,8 @@ class TriageModel:
 
     def _run(self, texts: list[str]) -> np.ndarray:
         """Rows of [sentiment | categories | urgency] for distinct texts, in their order."""
-        ids = [e.ids for e in self.tokenizer.encode_batch([spell_out_emoji(t) for t in texts])]
+        read = [model_text(t, self.masks) for t in texts]
+        ids = [e.ids for e in self.tokenizer.encode_batch(read)]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = np.full((len(texts), self._width), np.nan, dtype=np.float32)
         s, c = len(SENTIMENTS), len(CATEGORIES)

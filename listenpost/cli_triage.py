@@ -269,7 +269,7 @@ def retrain_command(
     try:
 
         def train(rows: Sequence[LabelRow], out: Path) -> None:
-            training.train_model(data, out, extra_rows=rows)
+            training.train_like(DEFAULT_MODEL, data, out, extra_rows=rows)
 
         def evaluate(model: Path) -> dict[str, float]:
             return training.evaluate_holdout(model, data).headline()

@@ -145,13 +145,18 @@ def test_cli_trains_and_reports_or_explains_missing_data(
 ) -> None:
     data = write_data(tmp_path / "data")
     argv = ["--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--layers", "1",
-            "--ffn", "32", "--base-model", str(tiny_model_dir), "--quiet"]
+            "--ffn", "32", "--base-model", str(tiny_model_dir), "--quiet", "--no-distill"]
     assert train.main(argv) == 0
     printed = capsys.readouterr().out
     assert "sentiment" in printed and "macro recall" in printed
     card = TriageModel.load(tmp_path / "m").card
     assert (card["layers"], card["ffn"], card["name"]) == (1, 32, "minilm-l1-ffn32-triage")
-    assert "distilled" not in card["training"]  # labels only unless asked
+    assert "distilled" not in card["training"]  # labels only, as asked
+    assert not (tmp_path / "m.teacher").exists()
+    like = train.train_like(tmp_path / "m", data, tmp_path / "like", progress=False,
+                            base_model=tiny_model_dir)
+    assert (like.out_dir / "model.json").is_file()
+    assert TriageModel.load(like.out_dir).card["ffn"] == 32  # retrain keeps the pruned width
     assert not (tmp_path / "m.teacher").exists()
 
     assert train.main(["--data", str(tmp_path / "nowhere"), "--quiet"]) == 1
@@ -164,12 +169,14 @@ def test_distill_builds_a_teacher_once_beside_the_model(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     data = write_data(tmp_path / "data")
-    argv = ["--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
-            "--base-model", str(tiny_model_dir), "--quiet", "--distill"]
+    # Learning from the teacher is the default recipe: no option asks for it.
+    argv = ["--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--ffn", "32",
+            "--base-model", str(tiny_model_dir), "--quiet"]
     assert train.main(argv) == 0
     # The teacher is every layer of the base model, kept beside OUT...
     teacher = TriageModel.load(tmp_path / "m.teacher")
     assert teacher.card["layers"] == 2 and teacher.card["name"] == "minilm-l2-teacher"
+    assert teacher.card["ffn"] == 64  # every unit: the student's pruning is not the teacher's
     card = TriageModel.load(tmp_path / "m").card
     assert card["training"]["distilled"]["teacher"] == teacher.version
     assert not (tmp_path / "m.teacher.partial").exists()
@@ -177,6 +184,17 @@ def test_distill_builds_a_teacher_once_beside_the_model(
     built = (tmp_path / "m.teacher" / "model.onnx").stat().st_mtime_ns
     assert train.main(argv) == 0
     assert (tmp_path / "m.teacher" / "model.onnx").stat().st_mtime_ns == built
+    # `retrain` makes its candidate the same way, from the same teacher, plus people's labels.
+    people = [{"text": "wonderful", "sentiment": "positive"}]
+    candidate = train.train_like(
+        tmp_path / "m", data, tmp_path / "candidate", people, False, base_model=tiny_model_dir
+    )
+    again = TriageModel.load(candidate.out_dir).card
+    assert (tmp_path / "m.teacher" / "model.onnx").stat().st_mtime_ns == built
+    assert again["training"]["distilled"] == card["training"]["distilled"]
+    assert again["training"]["human_labels"] == 1
+    same = ("name", "layers", "ffn", "max_length", "mask_handles_links")
+    assert {k: again[k] for k in same} == {k: card[k] for k in same}
 
 
 def test_a_student_learns_its_teachers_sentiment(tmp_path: Path, tiny_model_dir: Path) -> None:
