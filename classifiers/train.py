@@ -627,7 +627,7 @@ def train_like(
         extra_rows,
         progress,
         layers=int(card["layers"]),
-        ffn=int(card["ffn"]),
+        ffn=card.get("ffn"),  # cards older than pruning kept every unit
         epochs=float(built["epochs"]),
         batch_size=int(built["batch_size"]),
         learning_rate=float(built["learning_rate"]),

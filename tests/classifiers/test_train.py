@@ -157,6 +157,13 @@ def test_cli_trains_and_reports_or_explains_missing_data(
                             base_model=tiny_model_dir)
     assert (like.out_dir / "model.json").is_file()
     assert TriageModel.load(like.out_dir).card["ffn"] == 32  # retrain keeps the pruned width
+    card_file = tmp_path / "m" / "model.json"
+    older = json.loads(card_file.read_text())
+    del older["ffn"]  # a card from before pruning: the model kept every unit
+    card_file.write_text(json.dumps(older))
+    wide = train.train_like(tmp_path / "m", data, tmp_path / "wide", progress=False,
+                            base_model=tiny_model_dir)
+    assert TriageModel.load(wide.out_dir).card["ffn"] == 64
     assert not (tmp_path / "m.teacher").exists()
 
     assert train.main(["--data", str(tmp_path / "nowhere"), "--quiet"]) == 1
