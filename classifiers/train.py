@@ -57,7 +57,7 @@ TUNE_FRACTION = 0.05
 MIN_TUNE_ROWS = 30  # per class; with fewer, offsets would fit noise, so none are applied
 OFFSET_GRID = np.round(np.arange(-1.0, 1.01, 0.1), 2)
 BLEND_GRID = np.round(np.arange(0.0, 1.001, 0.05), 2)
-# The teacher the shipped one-layer model learns from: every layer of the base model, frozen
+# The teacher the shipped two-layer model learns from: every layer of the base model, frozen
 # word embeddings (six layers need them tuned far less, and each step is three times dearer),
 # a gentler learning rate. Too slow to ship (~300 tweets/s), good to learn from.
 TEACHER_RECIPE: dict[str, Any] = {"epochs": 2.0, "learning_rate": 1e-4, "freeze_embeddings": True}
@@ -611,16 +611,19 @@ def train_like(
     to the model in use for reasons that have nothing to do with the labels."""
     card = read_card(current)
     built = card.get("training", {})
-    teacher = None
-    if built.get("distilled"):
-        teacher = ensure_teacher(
-            data_dir,
-            teacher_dir(current),
-            seed=int(built["seed"]),
-            base_model=base_model,
-            progress=progress,
-        )
-    distilled = built.get("distilled") or {}
+    taught: dict[str, Any] = {}
+    if distilled := built.get("distilled"):
+        taught = {
+            "teacher": ensure_teacher(
+                data_dir,
+                teacher_dir(current),
+                seed=int(built["seed"]),
+                base_model=base_model,
+                progress=progress,
+            ),
+            "distill_weight": float(distilled["weight"]),
+            "temperature": float(distilled["temperature"]),
+        }
     return train_model(
         data_dir,
         out_dir,
@@ -638,10 +641,8 @@ def train_like(
         name=str(card["name"]),
         base_model=base_model,
         lexical=bool(card.get("lexical")),
-        teacher=teacher,
-        distill_weight=float(distilled.get("weight", 0.5)),
-        temperature=float(distilled.get("temperature", 2.0)),
         mask_handles_links=bool(card.get(MASK_CARD_KEY, False)),
+        **taught,
     )
 
 
