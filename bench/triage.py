@@ -164,7 +164,7 @@ def brand_rows(model: Path | None) -> list[str]:
     written blind to the rules: the only labels for categories the public sets lack."""
     from classifiers.model import TriageModel
     from classifiers.triager import Triager
-    from listenpost.cli_triage import evaluate_file
+    from listenpost.cli.triage import evaluate_file
 
     triager = Triager(model=TriageModel.load(model))
     rows = []

@@ -85,7 +85,7 @@ def send_due_report(rt: Runtime, now: datetime | None = None) -> bool:
 def _send(
     rt: Runtime, run: report_log.ReportRun, start: datetime, end: datetime, now: datetime
 ) -> None:
-    from listenpost.cli_report import write_html
+    from listenpost.cli.report import write_html
     from listenpost.report import build
     from listenpost.report_charts import charts
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from alerts.spike_detect import ACTIVE, ENDED, Track, align
 from listenpost.cli import app
-from listenpost.cli_radar import table
+from listenpost.cli.radar import table
 from storage import Store
 from storage.spikes import SpikeRecord, recent_spikes, save_spike
 from tests.alerts.test_spike_watch import mention, store_posts, verdict

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from listenpost.cli_report import write_html
+from listenpost.cli.report import write_html
 from listenpost.config import Settings
 from listenpost.report import build
 from storage import Store

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from listenpost import cli as cli_module
 from listenpost.cli import app
+from listenpost.cli import common as cli_common
+from listenpost.cli import mentions as cli_mentions
 from tests.fakes.hackernews import FakeHackerNews, story
 from tests.fakes.server import Response
 from tests.wiring.conftest import settings_text
@@ -53,7 +54,7 @@ def test_mentions_never_emits_a_terminal_hyperlink(
     hn.items.append(story(1, NOW - 60, "Acme [link=https://evil.example]click[/link]"))
     assert invoke("--settings", str(settings), "poll", "--once").exit_code == 0
     buf = io.StringIO()
-    monkeypatch.setattr(cli_module, "console", Console(file=buf, force_terminal=True, width=250))
+    monkeypatch.setattr(cli_common, "console", Console(file=buf, force_terminal=True, width=250))
     assert invoke("--settings", str(settings), "mentions").exit_code == 0
     assert "\x1b]8;" not in buf.getvalue()  # OSC 8 = a clickable link
     assert "evil.example" in buf.getvalue()
@@ -199,8 +200,8 @@ def test_mentions_json_is_utf8_on_an_ascii_stdout(
     raw = io.BytesIO()
     ascii_out = io.TextIOWrapper(raw, encoding="ascii")
     monkeypatch.setattr(sys, "stdout", ascii_out)
-    monkeypatch.setattr(cli_module.state, "settings_path", str(settings))
-    cli_module.mentions(brand=None, limit=50, as_json=True)
+    monkeypatch.setattr(cli_common.state, "settings_path", str(settings))
+    cli_mentions.mentions(brand=None, limit=50, as_json=True)
     ascii_out.flush()
     rows = json.loads(raw.getvalue().decode("utf-8"))
     assert rows[0]["text"] == "Acme is down 😡 outage"

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from classifiers.triager import Triager
 from listenpost.cli import app
-from listenpost.cli_triage import evaluate_file, evaluation_json, run_retrain
+from listenpost.cli.triage import evaluate_file, evaluation_json, run_retrain
 from storage import Store
 from storage.labels import add_label, labels_for
 from tests.storage.factories import mention

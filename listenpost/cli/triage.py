@@ -15,19 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from listenpost.cli import common
+
 if TYPE_CHECKING:
     from classifiers.evaluate import Evaluation
     from classifiers.retrain import Evaluate, LabelRow, RetrainResult, Train
     from classifiers.triager import Triager
     from listenpost.config import Settings
     from storage import Store
-
-
-def _cli() -> Any:
-    """The main CLI module, for its settings/store helpers (imported late: it imports us)."""
-    from listenpost import cli
-
-    return cli
 
 
 def _who(by: str | None) -> str:
@@ -59,11 +54,9 @@ def label(
 ) -> None:
     """Correct triage for one mention; the label beats the model from now on and joins retrain."""
     from storage.labels import add_label
-
-    cli = _cli()
     said: list[tuple[str, object]] = []
     if not_relevant and relevant:
-        raise cli._error("choose --relevant or --not-relevant, not both")
+        raise common.error("choose --relevant or --not-relevant, not both")
     if not_relevant or relevant:
         said.append(("relevant", relevant))
     if sentiment is not None:
@@ -73,21 +66,21 @@ def label(
     if category is not None:
         said.append(("category", [c.strip() for c in category.split(",") if c.strip()]))
     if not said:
-        raise cli._error(
+        raise common.error(
             "say what is wrong: --sentiment, --urgency, --category, --not-relevant or --relevant"
         )
-    store = cli._store(cli._settings())
+    store = common.open_store(common.load_settings())
     try:
         actor = _who(by)
         for field, value in said:  # validated one by one: a bad value stores nothing after it
             try:
                 add_label(store, mention_id, field, value, actor)
             except ValueError as exc:
-                raise cli._error(str(exc)) from None
+                raise common.error(str(exc)) from None
     finally:
         store.close()
     text = ", ".join(_said(field, value) for field, value in said)
-    cli.console.print(f"mention #{mention_id}: {escape(text)} (by {escape(actor)})")
+    common.console.print(f"mention #{mention_id}: {escape(text)} (by {escape(actor)})")
 
 
 def _said(field: str, value: object) -> str:
@@ -179,23 +172,21 @@ def eval_command(
 ) -> None:
     """Score triage on a labelled file: confusion matrix, per-class figures and throughput."""
     from classifiers.evaluate import TASKS, EvalFileError, read_eval_file
-
-    cli = _cli()
     if task not in TASKS:
-        raise cli._error(f"unknown task {task!r}; use {', '.join(TASKS)}")
+        raise common.error(f"unknown task {task!r}; use {', '.join(TASKS)}")
     try:
         read_eval_file(file, task)  # a bad file fails before the model spends seconds loading
     except EvalFileError as exc:
-        raise cli._error(str(exc)) from None
+        raise common.error(str(exc)) from None
     start = time.perf_counter()
-    triager = _triager(cli._settings())
+    triager = _triager(common.load_settings())
     load_s = time.perf_counter() - start
     result, rate = evaluate_file(file, task, triager)
     if as_json:
         extra = {"model_version": triager.model_version, "load_s": round(load_s, 2)}
-        cli._write_utf8(json.dumps(evaluation_json(result, rate, extra)) + "\n")
+        common.write_utf8(json.dumps(evaluation_json(result, rate, extra)) + "\n")
         return
-    print_evaluation(cli.console, result, rate, triager.model_version)
+    print_evaluation(common.console, result, rate, triager.model_version)
 
 
 def _triager(settings: Settings) -> Triager:
@@ -212,7 +203,7 @@ def _triager(settings: Settings) -> Triager:
             rules=build_rules(classifier.rules),
         )
     except (HubModelError, FileNotFoundError, ValueError) as exc:
-        raise _cli()._fail("cannot load the model", exc) from None
+        raise common.fail("cannot load the model", exc) from None
 
 
 # ---- retrain --------------------------------------------------------------------------------
@@ -263,9 +254,7 @@ def retrain_command(
     """Retrain with the team's labels; swap the model in only if held-out recall is no worse."""
     from classifiers import train as training
     from classifiers.model import DEFAULT_MODEL
-
-    cli = _cli()
-    store = cli._store(cli._settings())
+    store = common.open_store(common.load_settings())
     try:
 
         def train(rows: Sequence[LabelRow], out: Path) -> None:
@@ -275,14 +264,52 @@ def retrain_command(
             return training.evaluate_holdout(model, data).headline()
 
         try:
-            run_retrain(store, DEFAULT_MODEL, train, evaluate, cli.console, dry_run=dry_run)
+            run_retrain(store, DEFAULT_MODEL, train, evaluate, common.console, dry_run=dry_run)
         except (FileNotFoundError, ValueError) as exc:
-            raise cli._fail("retrain failed", exc) from None
+            raise common.fail("retrain failed", exc) from None
     finally:
         store.close()
 
 
+def train(
+    data: Annotated[
+        Path | None, typer.Option(help="Labelled data folder (default ../shared/data).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Model folder to write (default: the shipped model).")
+    ] = None,
+    epochs: Annotated[float, typer.Option(help="Passes over the training rows.")] = 3.0,
+    layers: Annotated[int, typer.Option(help="MiniLM layers kept: fewer is faster.")] = 2,
+    ffn: Annotated[
+        int, typer.Option(help="Feed-forward units kept per layer, of 1,536 (0: all).")
+    ] = 384,
+    teacher: Annotated[
+        Path | None, typer.Option(help="A trained model folder to learn from as well.")
+    ] = None,
+    distill: Annotated[
+        bool,
+        typer.Option(
+            "--distill/--no-distill",
+            help="Learn from a six-layer teacher kept as OUT.teacher (built once, ~35 min).",
+        ),
+    ] = True,
+) -> None:
+    """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
+    from classifiers.train import main as train_main
+
+    argv: list[str] = ["--epochs", str(epochs), "--layers", str(layers), "--ffn", str(ffn)]
+    if data:
+        argv += ["--data", str(data)]
+    if out:
+        argv += ["--out", str(out)]
+    if teacher:
+        argv += ["--teacher", str(teacher)]
+    argv += ["--distill" if distill else "--no-distill"]
+    raise typer.Exit(train_main(argv))
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(train)
     app.command("label")(label)
     app.command("eval")(eval_command)
     app.command("retrain")(retrain_command)

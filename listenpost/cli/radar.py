@@ -14,6 +14,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from listenpost.cli import common
+
 if TYPE_CHECKING:
     from storage.spikes import SpikeRecord
 
@@ -31,40 +33,39 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Spikes the radar confirmed: since when, how big, how long, and where it was posted."""
-        from listenpost import cli
         from storage.spikes import recent_spikes
 
-        settings = cli._settings()
+        settings = common.load_settings()
         if brand is not None:
-            cli._check_brands(settings, [brand])
+            common.check_brands(settings, [brand])
         if check:
             from alerts.spike_watch import run_for
 
-            cli._need_brands(settings)
-            rt = cli._runtime(settings)
+            common.need_brands(settings)
+            rt = common.open_runtime(settings)
             try:
                 report = run_for(rt)
             finally:
                 rt.close()
-            cli.console.print(
+            common.console.print(
                 f"radar: {report.judged} window(s) judged, {report.alerts} new alert(s), "
                 f"{report.updates} update(s), {report.replies} thread repl(ies), "
                 f"{report.ended} ended",
                 highlight=False,
             )
             for problem in report.failures:
-                cli.err_console.print(
+                common.err_console.print(
                     f"radar: {problem}", style="red", highlight=False, markup=False
                 )
-        store = cli._store(settings)
+        store = common.open_store(settings)
         try:
             found = recent_spikes(store, brand, limit)
         finally:
             store.close()
         if not found:
-            cli.console.print("no spikes found", highlight=False)
+            common.console.print("no spikes found", highlight=False)
             return
-        cli.console.print(table(found, datetime.now(UTC)))
+        common.console.print(table(found, datetime.now(UTC)))
 
 
 def table(spikes: list[SpikeRecord], now: datetime) -> Table:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from listenpost.cli import common
+
 if TYPE_CHECKING:
     from storage import Store
     from storage.cases import Case
@@ -64,22 +66,20 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
     ) -> None:
         """Cases worked from Slack: who has what, how old it is, and its SLA."""
-        from listenpost import cli
-
         if status not in STATUS_FILTERS:
             raise typer.BadParameter(
                 f"{status!r}; use one of {', '.join(STATUS_FILTERS)}", param_hint="--status"
             )
-        store = cli._store(cli._settings())
+        store = common.open_store(common.load_settings())
         try:
             rows = _load(store, status, assignee)
         finally:
             store.close()
         now = datetime.now(UTC)
         if as_json:
-            cli._write_utf8(json.dumps([_as_json(c, m) for c, m in rows], indent=2) + "\n")
+            common.write_utf8(json.dumps([_as_json(c, m) for c, m in rows], indent=2) + "\n")
             return
-        cli.console.print(_table(rows, now, status))
+        common.console.print(_table(rows, now, status))
 
     @app.command("export")
     def export_command(
@@ -91,23 +91,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The whole case log as CSV: date, author, network, text, category, status, assignee,
         first response and resolution times."""
-        from listenpost import cli
-
-        store = cli._store(cli._settings())
+        store = common.open_store(common.load_settings())
         try:
             rows = _load(store, "all", None)
         finally:
             store.close()
         text = to_csv(rows)
         if csv_out == "-":
-            cli._write_utf8(text)
+            common.write_utf8(text)
             return
         try:
             # A byte-order mark: Excel then reads the UTF-8 names and posts correctly.
             Path(csv_out).write_text(text, encoding="utf-8-sig", newline="")
         except OSError as exc:
-            raise cli._fail("cannot write", f"{csv_out}: {exc.strerror or exc}") from None
-        cli.err_console.print(f"wrote {len(rows)} case(s) to {csv_out}", highlight=False)
+            raise common.fail("cannot write", f"{csv_out}: {exc.strerror or exc}") from None
+        common.err_console.print(f"wrote {len(rows)} case(s) to {csv_out}", highlight=False)
 
 
 def _load(

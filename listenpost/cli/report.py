@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from listenpost.cli import common
+
 if TYPE_CHECKING:
     from listenpost.report import Report
     from listenpost.report_charts import Chart
@@ -57,61 +59,59 @@ def register(app: typer.Typer) -> None:
 
         Tables in the terminal, charts in --html, the same data in --csv.
         """
-        from listenpost import cli
         from listenpost.report import build
         from listenpost.report_terminal import show
 
         now = datetime.now(UTC)
         start = when(since, now, "--since")
         end = when(until, now, "--until") if until else now
-        settings = cli._settings()
-        cli._check_brands(settings, brand)
-        store = cli._store(settings)
+        settings = common.load_settings()
+        common.check_brands(settings, brand)
+        store = common.open_store(settings)
         try:
             built = build(store, settings, start, end, brand)
         except ValueError as exc:
-            raise cli._error(f"report: {exc}") from None
+            raise common.error(f"report: {exc}") from None
         except Exception as exc:
-            raise cli._fail("cannot read the database", cli._one_line(exc)) from None
+            raise common.fail("cannot read the database", common.one_line(exc)) from None
         finally:
             store.close()
-        show(built, cli.console)
+        show(built, common.console)
         try:
             if html is not None:
                 write_html(built, html)
-                cli.console.print(f"HTML report: {html}", highlight=False, markup=False)
+                common.console.print(f"HTML report: {html}", highlight=False, markup=False)
             if csv_dir is not None:
                 from listenpost.report_csv import write
 
                 files = write(built, csv_dir)
-                cli.console.print(
+                common.console.print(
                     f"CSV: {len(files)} files in {csv_dir}", highlight=False, markup=False
                 )
         except OSError as exc:
-            raise cli._fail("cannot write the report", exc) from None
+            raise common.fail("cannot write the report", exc) from None
 
     @app.command()
     def retag(
         brand: Annotated[list[str] | None, typer.Option(help="Only this brand.")] = None,
     ) -> None:
         """Re-tag every stored mention with its brand's topics as settings define them now."""
-        from listenpost import cli
         from storage.topics import retag as run_retag
 
-        settings = cli._settings()
-        cli._check_brands(settings, brand)
+        settings = common.load_settings()
+        common.check_brands(settings, brand)
         wanted = {b.name: b.topic_queries for b in settings.brands if not brand or b.name in brand}
-        store = cli._store(settings)
+        store = common.open_store(settings)
         try:
             done = run_retag(store, wanted, prune=not brand)
         except Exception as exc:
-            raise cli._fail("cannot retag", cli._one_line(exc)) from None
+            raise common.fail("cannot retag", common.one_line(exc)) from None
         finally:
             store.close()
         line = f"retagged {done.mentions} mention(s): {done.tags} topic tag(s)"
         if done.pruned:
             line += f", {done.pruned} tag(s) of brands no longer configured removed"
-        cli.console.print(line, highlight=False, markup=False)
+        common.console.print(line, highlight=False, markup=False)
 
 
 def write_html(built: Report, path: Path, drawn: Sequence[Chart] | None = None) -> None:

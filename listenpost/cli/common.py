@@ -1,0 +1,117 @@
+"""What every `listenpost` command shares: the consoles, the global options, and the one-line
+failures. Command modules import this; it imports none of them, so the CLI has no circle."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from listenpost import config
+from listenpost.config import SettingsError
+
+if TYPE_CHECKING:  # the heavy modules load only when a command needs them: --help stays fast
+    from listenpost.runtime import Runtime
+    from storage import Store
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    settings_path: str | None = None
+    verbose: bool = False
+
+
+state = _State()
+
+
+def fail(label: str, message: object, code: int = 2) -> typer.Exit:
+    """Print one red line on stderr; the message is plain text, never Rich markup."""
+    err_console.print(f"[bold red]{label}:[/] {escape(str(message))}", highlight=False)
+    return typer.Exit(code)
+
+
+def error(message: object, code: int = 2) -> typer.Exit:
+    err_console.print(Text(str(message), style="red"), highlight=False)
+    return typer.Exit(code)
+
+
+def load_settings() -> config.Settings:
+    path = config.resolve_path(state.settings_path, os.environ)
+    try:
+        return config.load(path)
+    except SettingsError as exc:
+        raise fail("settings error", exc) from None
+
+
+def open_runtime(settings: config.Settings) -> Runtime:
+    from listenpost.runtime import build
+
+    try:
+        return build(settings, os.environ)
+    except SettingsError as exc:
+        raise fail("settings error", exc) from None
+    except Exception as exc:  # a bad or unreachable database, a missing folder: one line, no trace
+        raise fail("cannot start", one_line(exc)) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: SQLAlchemy's multi-line messages and their doc links folded."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = " ".join(ln for ln in lines if not ln.startswith("(Background on this error"))
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def open_store(settings: config.Settings) -> Store:
+    from storage import Store
+
+    try:
+        return Store(settings.storage.url)
+    except Exception as exc:
+        raise fail("cannot open the database", one_line(exc)) from None
+
+
+def need_brands(settings: config.Settings) -> None:
+    if not settings.brands:
+        raise fail(
+            "settings error",
+            "no [[brands]] configured; add one to settings.toml "
+            "(see the example in the repository) or pass --settings FILE",
+        )
+
+
+def check_brands(settings: config.Settings, wanted: list[str] | None) -> None:
+    configured = [b.name for b in settings.brands]
+    unknown = [b for b in dict.fromkeys(wanted or ()) if b not in configured]
+    if unknown:
+        raise error(f"no brand named {', '.join(unknown)}; configured: {', '.join(configured)}")
+
+
+def check_sources(rt: Runtime, wanted: list[str] | None) -> None:
+    unknown = sorted(set(wanted or ()) - set(rt.listeners))
+    if unknown:
+        enabled = ", ".join(rt.listeners) or "none"
+        raise error(f"no enabled source named {', '.join(unknown)}; enabled: {enabled}")
+
+
+def write_utf8(text: str) -> None:
+    """JSON is UTF-8 whatever the locale says: an ASCII or cp1252 stdout must not crash it."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    # A lone surrogate becomes a \uXXXX escape, which is still valid JSON inside a string.
+    buffer.write(text.encode("utf-8", "backslashreplace"))
+    buffer.flush()
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

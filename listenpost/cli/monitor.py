@@ -1,0 +1,191 @@
+"""`listenpost run`, `poll`, `backfill`, `sources` and `doctor`: running the monitor and seeing
+how each source is doing."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from listenpost.cli import common
+
+if TYPE_CHECKING:
+    from listenpost.pipeline import CycleReport
+    from storage.records import SourceState
+
+
+def register(app: typer.Typer) -> None:
+    for command in (run, poll, backfill, sources, doctor):
+        app.command()(command)
+
+
+def run() -> None:
+    """Listen continuously: every brand on every source, on its schedule, until Ctrl-C."""
+    from listenpost.scheduler import run_forever
+
+    settings = common.load_settings()
+    common.need_brands(settings)
+    rt = common.open_runtime(settings)
+    try:
+        run_forever(rt)
+    finally:
+        rt.close()
+
+
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
+    brand: Annotated[list[str] | None, typer.Option("--brand", help="Only this brand.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only this source.")] = None,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between cycles when not --once.", min=1)
+    ] = 60.0,
+) -> None:
+    """Poll all sources now, ignoring schedules (with --once: a single cycle, for cron and CI).
+
+    Exit status: 0 when every source polled fine (or was paused by its back-off), 1 when any
+    source failed in the last cycle, 2 for a settings or usage error, 130 on Ctrl-C.
+    """
+    import time
+
+    from listenpost.pipeline import CycleReport, run_cycle
+
+    settings = common.load_settings()
+    common.need_brands(settings)
+    common.check_brands(settings, brand)
+    rt = common.open_runtime(settings)
+    report = CycleReport()
+    try:
+        common.check_sources(rt, source)
+        while True:
+            report = run_cycle(rt, brands=brand, sources=source)
+            _print_cycle(report)
+            if once:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        rt.close()
+    if any(p.error for p in report.polls):
+        raise typer.Exit(1)
+
+
+def _print_cycle(report: CycleReport) -> None:
+    table = Table(title="poll cycle", title_justify="left")
+    for col in ("brand", "source", "new", "pages", "status"):
+        table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
+    for p in report.polls:
+        if p.error:
+            status = Text(str(p.error), style="red")
+        elif p.skipped_until:
+            status = Text(f"paused until {p.skipped_until:%H:%M:%S} UTC", style="yellow")
+        else:
+            status = Text("ok", style="green")
+        table.add_row(Text(p.brand), Text(p.source), str(p.new), str(p.pages), status)
+    common.console.print(table, highlight=False)
+    d = report.delivery
+    sent = f"{d.sent} sent, {d.retried} to retry, {d.failed} failed" if d else "none"
+    common.console.print(
+        f"triaged {report.triaged}, alerts queued {report.enqueued}, delivery: {sent}"
+    )
+
+
+def doctor() -> None:
+    """Check settings, database, model, Slack and every source; one line each."""
+    from listenpost.doctor import run_checks
+
+    settings = common.load_settings()
+    ok = run_checks(settings, os.environ, common.console)
+    raise typer.Exit(0 if ok else 1)
+
+
+def backfill(
+    since: Annotated[str, typer.Option(help="How far back: '24h', '7d'...")] = "7d",
+    source: Annotated[list[str] | None, typer.Option(help="Only this source.")] = None,
+    brand: Annotated[list[str] | None, typer.Option(help="Only this brand.")] = None,
+) -> None:
+    """Fetch history within each API's window; resumable, sharing the scheduler's rate limits."""
+    from listeners.base import parse_duration
+    from listenpost.backfill import backfill as run_backfill
+    from listenpost.pipeline import process, utcnow
+
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise common.error(f"--since: {exc}") from None
+    settings = common.load_settings()
+    common.need_brands(settings)
+    common.check_brands(settings, brand)
+    rt = common.open_runtime(settings)
+    try:
+        common.check_sources(rt, source)
+        results = run_backfill(rt, utcnow() - window, brands=brand, sources=source)
+        table = Table(title=Text(f"backfill since {since}"), title_justify="left")
+        for col in ("brand", "source", "new", "pages", "status"):
+            table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
+        for r in results:
+            table.add_row(Text(r.brand), Text(r.source), str(r.new), str(r.pages), Text(r.status))
+        common.console.print(table, highlight=False)
+        report = process(rt)
+        common.console.print(f"triaged {report.triaged}, alerts queued {report.enqueued}")
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        rt.close()
+
+
+def sources() -> None:
+    """Each source: schedule, last success, last error, next run, rate-limit budget left."""
+    settings = common.load_settings()
+    configured = settings.source_settings()
+    store = common.open_store(settings)
+    try:
+        states = {(s.brand, s.source): s for s in store.source_states()}
+    except Exception as exc:
+        raise common.fail("cannot read the database", common.one_line(exc)) from None
+    finally:
+        store.close()
+    table = Table(title="sources", title_justify="left")
+    for col in ("brand", "source", "every", "last success", "last error", "next run", "budget"):
+        table.add_column(col)
+    for b in settings.brands:
+        for name, source_settings in configured.items():
+            s = states.get((b.name, name))
+            table.add_row(
+                Text(b.name),
+                Text(name),
+                Text(source_settings.every),
+                _when(s.last_success if s else None),
+                Text(_short_error(s)),
+                _next_run(s, source_settings.interval),
+                Text((s.rate_budget if s else None) or "—"),
+            )
+    common.console.print(table, highlight=False)
+
+
+def _short_error(state: SourceState | None) -> str:
+    """The last error in one glance; `listenpost doctor` and the logs have the whole text."""
+    if state is None or not state.last_error:
+        return "—"
+    text = state.last_error if len(state.last_error) <= 80 else state.last_error[:79] + "…"
+    return f"{_when(state.last_error_at)} {text}"
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value else "—"
+
+
+def _next_run(state: SourceState | None, interval: timedelta) -> str:
+    if state is None:
+        return "at start"
+    last = max((t for t in (state.last_success, state.last_error_at) if t), default=None)
+    due = last + interval if last else None
+    if state.disabled_until and (due is None or state.disabled_until > due):
+        return f"{_when(state.disabled_until)} (paused)"
+    return _when(due)
+
+
