@@ -13,10 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from listenpost import config
-from listenpost.config import SettingsError
-
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them: --help stays fast
+    from listenpost.config import Settings
     from listenpost.runtime import Runtime
     from storage import Store
 
@@ -43,15 +41,18 @@ def error(message: object, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def load_settings() -> config.Settings:
+def load_settings() -> Settings:
+    from listenpost import config
+
     path = config.resolve_path(state.settings_path, os.environ)
     try:
         return config.load(path)
-    except SettingsError as exc:
+    except config.SettingsError as exc:
         raise fail("settings error", exc) from None
 
 
-def open_runtime(settings: config.Settings) -> Runtime:
+def open_runtime(settings: Settings) -> Runtime:
+    from listenpost.config import SettingsError
     from listenpost.runtime import build
 
     try:
@@ -69,7 +70,7 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def open_store(settings: config.Settings) -> Store:
+def open_store(settings: Settings) -> Store:
     from storage import Store
 
     try:
@@ -78,7 +79,7 @@ def open_store(settings: config.Settings) -> Store:
         raise fail("cannot open the database", one_line(exc)) from None
 
 
-def need_brands(settings: config.Settings) -> None:
+def need_brands(settings: Settings) -> None:
     if not settings.brands:
         raise fail(
             "settings error",
@@ -87,7 +88,7 @@ def need_brands(settings: config.Settings) -> None:
         )
 
 
-def check_brands(settings: config.Settings, wanted: list[str] | None) -> None:
+def check_brands(settings: Settings, wanted: list[str] | None) -> None:
     configured = [b.name for b in settings.brands]
     unknown = [b for b in dict.fromkeys(wanted or ()) if b not in configured]
     if unknown:
