@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from core.tables import Column
 from listenpost.cli import common
 
 if TYPE_CHECKING:
@@ -153,40 +154,42 @@ def to_csv(rows: list[tuple[Case, StoredMention | None]]) -> str:
     return out.getvalue()
 
 
+CASE_COLUMNS = (
+    Column("id", justify="right"),
+    Column("age"),
+    Column("network"),
+    Column("author"),
+    Column("excerpt", wide=True),
+    Column("category"),
+    Column("status"),
+    Column("assignee", labelled=True),
+    Column("SLA"),
+)
+
+
 def _table(rows: list[tuple[Case, StoredMention | None]], now: datetime, status: str) -> Any:
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{len(rows)} case(s) ({status})", title_justify="left", expand=True)
-    for column, options in (
-        ("id", {"no_wrap": True, "justify": "right"}),
-        ("age", {"no_wrap": True}),
-        ("network", {}),
-        ("author", {}),
-        ("excerpt", {"ratio": 1, "overflow": "fold"}),
-        ("category", {}),
-        ("status", {}),
-        ("assignee", {}),
-        ("SLA", {"no_wrap": True}),
-    ):
-        table.add_column(column, **options)
+    cells = []
     for case, m in rows:
         excerpt = " ".join((m.text if m else "(mention deleted)").split())
         if len(excerpt) > EXCERPT:
             excerpt = excerpt[: EXCERPT - 1] + "…"
         sla = _sla(case, now)
-        table.add_row(
-            str(case.mention_id),
-            _age(now - case.opened_at),
-            Text(m.network if m else "-"),
-            Text(m.author if m else "-"),
-            Text(excerpt),  # Text, not markup: a post's "[bold]" stays literal
-            Text(_category(m) or "-"),
-            Text(case.status.replace("_", " ")),
-            Text(case.assignee or "-"),
-            Text(sla, style="bold red" if sla.startswith("breached") else ""),
+        cells.append(
+            [
+                str(case.mention_id),
+                _age(now - case.opened_at),
+                m.network if m else "-",
+                m.author if m else "-",
+                excerpt,
+                _category(m) or "-",
+                case.status.replace("_", " "),
+                case.assignee or "-",
+                Text(sla, style="bold red" if sla.startswith("breached") else ""),
+            ]
         )
-    return table
+    return common.table(CASE_COLUMNS, cells, title=f"{len(rows)} case(s) ({status})")
 
 
 def _sla(case: Case, now: datetime) -> str:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from rich.text import Text
+
+from core.tables import Cell, Column, fit
 
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them: --help stays fast
     from listenpost.config import Settings
@@ -28,6 +32,13 @@ class _State:
 
 
 state = _State()
+
+
+def table(
+    columns: Sequence[Column], rows: Sequence[Sequence[Cell]], title: str | None = None
+) -> Table:
+    """A table fitted to this terminal (80 columns when piped), text wrapped at words."""
+    return fit(columns, rows, console.width, title)
 
 
 def fail(label: str, message: object, code: int = 2) -> typer.Exit:

@@ -6,13 +6,24 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
+from core.tables import Column
 from listenpost.cli import common
 
 if TYPE_CHECKING:
     from storage.records import StoredMention
+
+
+COLUMNS = (
+    Column("when (UTC)"),
+    Column("brand"),
+    Column("network"),
+    Column("author"),
+    Column("sentiment"),
+    Column("urgency"),
+    Column("text", wide=True),
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -37,33 +48,25 @@ def mentions(
         text = json.dumps([_mention_json(m) for m in rows], ensure_ascii=False, indent=2) + "\n"
         common.write_utf8(text)
         return
-    table = Table(title=f"{len(rows)} mention(s)", title_justify="left", expand=True)
-    for col, kw in (
-        ("when (UTC)", {"no_wrap": True}),
-        ("brand", {}),
-        ("network", {}),
-        ("author", {}),
-        ("sentiment", {}),
-        ("urgency", {}),
-        ("text", {"ratio": 1, "overflow": "fold"}),
-    ):
-        table.add_column(col, **kw)
     colors = {"negative": "red", "positive": "green", "critical": "bold red", "high": "red"}
+    cells = []
     for m in rows:
         t = m.triage
         sentiment = t.sentiment if t else "—"
         urgency = t.urgency if t else "—"
         text = " ".join(x for x in (m.title, m.text) if x).replace("\n", " ")
-        # Every cell is a Text: post text, authors and brand names are data, never Rich markup.
-        table.add_row(
-            f"{m.created_at:%Y-%m-%d %H:%M}",
-            Text(", ".join(m.brands)),
-            Text(m.network),
-            Text(m.author or ""),
-            Text(sentiment, style=colors.get(sentiment, "")),
-            Text(urgency, style=colors.get(urgency, "")),
-            Text((text[:200] + "…") if len(text) > 200 else text),
+        cells.append(
+            [
+                f"{m.created_at:%Y-%m-%d %H:%M}",
+                ", ".join(m.brands),
+                m.network,
+                m.author or "",
+                Text(sentiment, style=colors.get(sentiment, "")),
+                Text(urgency, style=colors.get(urgency, "")),
+                (text[:200] + "…") if len(text) > 200 else text,
+            ]
         )
+    table = common.table(COLUMNS, cells, title=f"{len(rows)} mention(s)")
     common.console.print(table, highlight=False)
 
 

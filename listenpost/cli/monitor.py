@@ -8,14 +8,33 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
+from core.tables import Column
 from listenpost.cli import common
 
 if TYPE_CHECKING:
     from listenpost.pipeline import CycleReport
     from storage.records import SourceState
+
+
+# A poll cycle and a backfill report the same thing per brand and source.
+RUN_COLUMNS = (
+    Column("brand"),
+    Column("source"),
+    Column("new", justify="right"),
+    Column("pages", justify="right"),
+    Column("status", wide=True),
+)
+SOURCE_COLUMNS = (
+    Column("brand"),
+    Column("source"),
+    Column("every", labelled=True),
+    Column("last success", labelled=True),
+    Column("last error", wide=True),
+    Column("next run", labelled=True),
+    Column("budget", labelled=True),
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -75,9 +94,7 @@ def poll(
 
 
 def _print_cycle(report: CycleReport) -> None:
-    table = Table(title="poll cycle", title_justify="left")
-    for col in ("brand", "source", "new", "pages", "status"):
-        table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
+    rows = []
     for p in report.polls:
         if p.error:
             status = Text(str(p.error), style="red")
@@ -85,8 +102,8 @@ def _print_cycle(report: CycleReport) -> None:
             status = Text(f"paused until {p.skipped_until:%H:%M:%S} UTC", style="yellow")
         else:
             status = Text("ok", style="green")
-        table.add_row(Text(p.brand), Text(p.source), str(p.new), str(p.pages), status)
-    common.console.print(table, highlight=False)
+        rows.append([p.brand, p.source, str(p.new), str(p.pages), status])
+    common.console.print(common.table(RUN_COLUMNS, rows, title="poll cycle"), highlight=False)
     d = report.delivery
     sent = f"{d.sent} sent, {d.retried} to retry, {d.failed} failed" if d else "none"
     common.console.print(
@@ -124,11 +141,8 @@ def backfill(
     try:
         common.check_sources(rt, source)
         results = run_backfill(rt, utcnow() - window, brands=brand, sources=source)
-        table = Table(title=Text(f"backfill since {since}"), title_justify="left")
-        for col in ("brand", "source", "new", "pages", "status"):
-            table.add_column(col, justify="right" if col in {"new", "pages"} else "left")
-        for r in results:
-            table.add_row(Text(r.brand), Text(r.source), str(r.new), str(r.pages), Text(r.status))
+        rows = [[r.brand, r.source, str(r.new), str(r.pages), r.status] for r in results]
+        table = common.table(RUN_COLUMNS, rows, title=f"backfill since {since}")
         common.console.print(table, highlight=False)
         report = process(rt)
         common.console.print(f"triaged {report.triaged}, alerts queued {report.enqueued}")
@@ -149,22 +163,22 @@ def sources() -> None:
         raise common.fail("cannot read the database", common.one_line(exc)) from None
     finally:
         store.close()
-    table = Table(title="sources", title_justify="left")
-    for col in ("brand", "source", "every", "last success", "last error", "next run", "budget"):
-        table.add_column(col)
+    rows = []
     for b in settings.brands:
         for name, source_settings in configured.items():
             s = states.get((b.name, name))
-            table.add_row(
-                Text(b.name),
-                Text(name),
-                Text(source_settings.every),
-                _when(s.last_success if s else None),
-                Text(_short_error(s)),
-                _next_run(s, source_settings.interval),
-                Text((s.rate_budget if s else None) or "—"),
+            rows.append(
+                [
+                    b.name,
+                    name,
+                    source_settings.every,
+                    _when(s.last_success if s else None),
+                    _short_error(s),
+                    _next_run(s, source_settings.interval),
+                    (s.rate_budget if s else None) or "—",
+                ]
             )
-    common.console.print(table, highlight=False)
+    common.console.print(common.table(SOURCE_COLUMNS, rows, title="sources"), highlight=False)
 
 
 def _short_error(state: SourceState | None) -> str:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
+from core.tables import Column, fit
 from listenpost.cli import common
 
 if TYPE_CHECKING:
@@ -68,11 +68,21 @@ def register(app: typer.Typer) -> None:
         common.console.print(table(found, datetime.now(UTC)))
 
 
-def table(spikes: list[SpikeRecord], now: datetime) -> Table:
+SPIKE_COLUMNS = (
+    Column("#", justify="right"),
+    Column("started (UTC)"),
+    Column("brand"),
+    Column("what", wide=True),
+    Column("status"),
+    Column("peak", justify="right"),
+    Column("lasted"),
+    Column("Slack"),
+)
+
+
+def table(spikes: list[SpikeRecord], now: datetime, width: int | None = None) -> Table:
     """One row per spike; the key is config text, shown plain (never as Rich markup)."""
-    out = Table(title="Spikes (newest first)")
-    for name in ("#", "started (UTC)", "brand", "what", "status", "peak", "lasted", "Slack"):
-        out.add_column(name, justify="right" if name in ("#", "peak") else "left")
+    rows = []
     for s in spikes:
         t = s.track
         assert t.started_at is not None
@@ -93,5 +103,6 @@ def table(spikes: list[SpikeRecord], now: datetime) -> Table:
             f"{minutes // 60}h {minutes % 60:02d}m" + ("" if t.ended_at else " so far"),
             slack,
         )
-        out.add_row(*(Text(c) for c in cells))
-    return out
+        rows.append(cells)
+    width = width or common.console.width
+    return fit(SPIKE_COLUMNS, rows, width, title="Spikes (newest first)")

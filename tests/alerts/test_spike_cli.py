@@ -53,7 +53,7 @@ def test_spikes_lists_what_the_radar_found(tmp_path: Path) -> None:
     assert all(w in result.output for w in ("volume", "ended", "active", "posted"))
     console = Console(record=True, width=200)
     store = Store(f"sqlite:///{tmp_path / 'lp.db'}")
-    console.print(table(recent_spikes(store, "Acme"), now=T + 3 * W))
+    console.print(table(recent_spikes(store, "Acme"), now=T + 3 * W, width=200))
     store.close()
     lines = console.export_text().splitlines()
     brand = next(line for line in lines if "volume" in line)

@@ -1,0 +1,2 @@
+"""The shared vocabulary every layer stands on: posts, queries, verdicts, durations, HTTP
+etiquette."""
