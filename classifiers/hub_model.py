@@ -73,8 +73,8 @@ def _hub_offline() -> bool:
 def _hub_allowed() -> Iterator[None]:
     """Let huggingface_hub reach the hub for this download only.
 
-    Training from the bundled all-MiniLM-L6-v2 (classifiers.train) switches the whole process
-    offline so it never phones home; a model the user named is the exception they asked for.
+    Training from the bundled all-MiniLM-L6-v2 (classifiers.training.train) switches the whole
+    process offline so it never phones home; a model the user named is the exception they asked for.
     """
     from huggingface_hub import constants
 

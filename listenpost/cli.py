@@ -416,7 +416,7 @@ def train(
     ] = True,
 ) -> None:
     """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
-    from classifiers.train import main as train_main
+    from classifiers.training.train import main as train_main
 
     argv: list[str] = ["--epochs", str(epochs), "--layers", str(layers), "--ffn", str(ffn)]
     if data:

@@ -16,8 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from classifiers.evaluate import Evaluation
-    from classifiers.retrain import Evaluate, LabelRow, RetrainResult, Train
+    from classifiers.training.evaluate import Evaluation
+    from classifiers.training.retrain import Evaluate, LabelRow, RetrainResult, Train
     from classifiers.triager import Triager
     from listenpost.config import Settings
     from storage import Store
@@ -103,7 +103,7 @@ def _said(field: str, value: object) -> str:
 
 def evaluate_file(path: Path, task: str, triager: Triager) -> tuple[Evaluation, float]:
     """Triage every text in a labelled file; (scores, mentions per second of triage alone)."""
-    from classifiers.evaluate import TASKS, read_eval_file, score_multi, score_single
+    from classifiers.training.evaluate import TASKS, read_eval_file, score_multi, score_single
     from classifiers.triage import TriageInput
 
     texts, truth = read_eval_file(path, task)
@@ -178,7 +178,7 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score triage on a labelled file: confusion matrix, per-class figures and throughput."""
-    from classifiers.evaluate import TASKS, EvalFileError, read_eval_file
+    from classifiers.training.evaluate import TASKS, EvalFileError, read_eval_file
 
     cli = _cli()
     if task not in TASKS:
@@ -227,8 +227,8 @@ def run_retrain(
     dry_run: bool = False,
 ) -> RetrainResult:
     """Retrain with the team's labels and print before/after; the guard lives in
-    classifiers.retrain."""
-    from classifiers.retrain import label_rows, retrain
+    classifiers.training.retrain."""
+    from classifiers.training.retrain import label_rows, retrain
     from storage.labels import all_labels
 
     rows = label_rows(all_labels(store))
@@ -261,8 +261,8 @@ def retrain_command(
     ] = False,
 ) -> None:
     """Retrain with the team's labels; swap the model in only if held-out recall is no worse."""
-    from classifiers import train as training
     from classifiers.model import DEFAULT_MODEL
+    from classifiers.training import train as training
 
     cli = _cli()
     store = cli._store(cli._settings())
