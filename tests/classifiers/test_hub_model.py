@@ -12,10 +12,10 @@ from classifiers import hub_model
 from classifiers.hub_model import HubModelError, HubSentiment, map_labels
 from classifiers.triage import TriageInput
 from classifiers.triager import Triager
+from fakes.hfhub import FakeHub
+from fakes.server import FakeServer
 from tests.classifiers.conftest import TINY_WORDS
 from tests.classifiers.test_triage_rules import FixedModel
-from tests.fakes.hfhub import FakeHub
-from tests.fakes.server import FakeServer
 
 
 def tiny_classifier(path: Path, labels: list[str], winner: int) -> Path:
