@@ -74,7 +74,11 @@ def prepare(
     sendable: list[OutboxItem] = []
     for item in alerts:
         route = by_name.get(item.route)
-        if route is not None and in_quiet_hours(route, now) and not _critical(item.mention):
+        if (
+            route is not None
+            and in_quiet_hours(route.quiet_hours, route.timezone, now)
+            and not _critical(item.mention)
+        ):
             if item.channel in digest_channels:
                 hold.append(item.id)
             else:

@@ -246,7 +246,7 @@ class _Pass:
     def _open_case(self, item: OutboxItem) -> None:
         """The alert is in front of the team: its case (and SLA clock) starts now."""
         route = self.routes.get(item.route)
-        sla = sla_for(route, item.mention) if route is not None else None
+        sla = sla_for(route.sla, item.mention) if route is not None else None
         due = self.now + sla if sla is not None else None
         try:
             cases.open_case(self.store, item.mention.id, item.route, self.now, sla_due_at=due)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from alerts.timing import SlaSetting, check_route
+from alerts.timing import SlaSetting, escalation_target, parse_quiet_hours, parse_sla, zone
 from classifiers.language import normalise
 from classifiers.triage import SENTIMENTS, URGENCIES, urgency_rank
 from storage.records import StoredMention
@@ -57,7 +57,16 @@ class Route:
                 f"route {self.name!r}: unknown urgency {self.min_urgency!r}; "
                 f"use {', '.join(URGENCIES)}"
             )
-        check_route(self)
+        # A bad SLA, quiet hours, time zone or escalation target fails at start-up too.
+        try:
+            parse_sla(self.sla)
+            zone(self.timezone)
+            if self.quiet_hours:
+                parse_quiet_hours(self.quiet_hours)
+            if self.escalate_to:
+                escalation_target(self.escalate_to)
+        except ValueError as exc:
+            raise ValueError(f"route {self.name!r}: {exc}") from None
 
     def matches(self, mention: StoredMention) -> bool:
         triage = mention.triage

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from listeners.base import parse_duration
 
 if TYPE_CHECKING:
-    from alerts.routes import Route
     from storage.records import StoredMention
 
 PostKind = Literal["dm", "comment", "post"]
@@ -55,9 +54,9 @@ def parse_sla(value: SlaSetting) -> dict[str, timedelta]:
     return {kind: _duration(text, f"sla.{kind}") for kind, text in value.items()}
 
 
-def sla_for(route: Route, mention: StoredMention) -> timedelta | None:
+def sla_for(sla: SlaSetting, mention: StoredMention) -> timedelta | None:
     """How long the team has to acknowledge this alert; None: no SLA on this route/kind."""
-    return parse_sla(route.sla).get(mention_kind(mention))
+    return parse_sla(sla).get(mention_kind(mention))
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time]:
@@ -78,12 +77,12 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"timezone {name!r}: not an IANA time zone, like Europe/Berlin") from None
 
 
-def in_quiet_hours(route: Route, now: datetime) -> bool:
-    """Whether `now` falls in the route's quiet hours, read on the route's own wall clock."""
-    if not route.quiet_hours:
+def in_quiet_hours(quiet_hours: str | None, timezone: str, now: datetime) -> bool:
+    """Whether `now` falls in a route's quiet hours, read on the route's own wall clock."""
+    if not quiet_hours:
         return False
-    start, end = parse_quiet_hours(route.quiet_hours)
-    local = now.astimezone(zone(route.timezone)).time()
+    start, end = parse_quiet_hours(quiet_hours)
+    local = now.astimezone(zone(timezone)).time()
     if start < end:
         return start <= local < end
     return local >= start or local < end  # wraps midnight
@@ -100,20 +99,6 @@ def escalation_target(value: str) -> tuple[Literal["channel", "group"], str]:
         f"escalate_to {value!r}: give a channel (\"#leads\" or its id \"C0123ABCD\") or a "
         "user group as \"<!subteam^S0123ABCD>\""
     )
-
-
-def check_route(route: Route) -> None:
-    """Fail at start-up on a bad SLA, quiet hours, time zone or escalation target."""
-    where = f"route {route.name!r}: "
-    try:
-        parse_sla(route.sla)
-        zone(route.timezone)
-        if route.quiet_hours:
-            parse_quiet_hours(route.quiet_hours)
-        if route.escalate_to:
-            escalation_target(route.escalate_to)
-    except ValueError as exc:
-        raise ValueError(where + str(exc)) from None
 
 
 def _duration(text: str, what: str) -> timedelta:

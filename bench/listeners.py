@@ -2,7 +2,7 @@
 
     python bench/listeners.py [--mentions 2000] [--repeat 3] [--networks hackernews,reddit]
 
-For every network with a contract harness (tests/listeners/harness.py), its fake holds
+For every network with a contract harness (fakes/harness.py), its fake holds
 `--mentions` posts matching the query plus one the query excludes, and one full `search()` is
 timed over all pages: fetch over loopback + parse + local query re-check, at the network's
 production page size and settings. Networks that start listening at their newest page get one
@@ -29,9 +29,9 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.machine import describe  # noqa: E402
+from fakes.harness import HARNESSES, Harness, RecordingServer, query  # noqa: E402
 from listeners.errors import ListenerError  # noqa: E402
 from listeners.http import HttpClient  # noqa: E402
-from tests.listeners.harness import HARNESSES, Harness, RecordingServer, query  # noqa: E402
 
 
 @dataclass

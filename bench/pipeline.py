@@ -30,14 +30,14 @@ from rich.table import Table  # noqa: E402
 from bench.machine import describe, peak_rss_mb  # noqa: E402
 from classifiers.triage import TriageInput  # noqa: E402
 from classifiers.triager import Triager  # noqa: E402
+from fakes.hackernews import FakeHackerNews, comment, story  # noqa: E402
+from fakes.server import FakeServer  # noqa: E402
+from fakes.slack import FakeSlack  # noqa: E402
 from listeners.http import HttpClient  # noqa: E402
 from listenpost import config, logs  # noqa: E402
 from listenpost.pipeline import poll_source, process  # noqa: E402
 from listenpost.runtime import build  # noqa: E402
 from listenpost.scheduler import build_scheduler  # noqa: E402
-from tests.fakes.hackernews import FakeHackerNews, comment, story  # noqa: E402
-from tests.fakes.server import FakeServer  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
 
 OPENERS = [
     "Acme Cloud is down again",

@@ -95,7 +95,7 @@ def synthetic_texts(n: int, seed: int = 7) -> list[str]:
 
 
 def bench_texts(data_dir: Path | None, n: int) -> tuple[list[str], str]:
-    from classifiers.datasets import SENTIMENT_FILE, default_data_dir, load_tasks
+    from classifiers.training.datasets import SENTIMENT_FILE, default_data_dir, load_tasks
 
     data = Path(data_dir) if data_dir else default_data_dir()
     if (data / SENTIMENT_FILE).is_file():
@@ -124,8 +124,8 @@ def worker(model: Path | None, texts: list[str], threads: int, mode: str) -> dic
 
 
 def quality_rows(model: Path | None, data_dir: Path | None) -> list[str]:
-    from classifiers.datasets import SENTIMENT_FILE, default_data_dir
-    from classifiers.train import evaluate_holdout
+    from classifiers.training.datasets import SENTIMENT_FILE, default_data_dir
+    from classifiers.training.train import evaluate_holdout
 
     data = Path(data_dir) if data_dir else default_data_dir()
     if not (data / SENTIMENT_FILE).is_file():

@@ -23,8 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-import classifiers
 from classifiers.triage import SENTIMENTS
+
+# The user's own HF_HUB_OFFLINE, read once as this module loads: a bring-your-own model may
+# come from the hub unless the user said not to.
+USER_HUB_OFFLINE = os.environ.get("HF_HUB_OFFLINE", os.environ.get("TRANSFORMERS_OFFLINE", ""))
 
 # Files a text-classification model needs: config, tokenizer, and one copy of the PyTorch
 # weights (safetensors when published, else pytorch_model.bin), never TF/Flax/ONNX copies.
@@ -66,15 +69,15 @@ def map_labels(id2label: Mapping[int, str], model: str) -> list[int]:
 
 
 def _hub_offline() -> bool:
-    return classifiers.USER_HUB_OFFLINE.strip().lower() in {"1", "true", "yes", "on"}
+    return USER_HUB_OFFLINE.strip().lower() in {"1", "true", "yes", "on"}
 
 
 @contextmanager
 def _hub_allowed() -> Iterator[None]:
     """Let huggingface_hub reach the hub for this download only.
 
-    Training from the bundled all-MiniLM-L6-v2 (classifiers.train) switches the whole process
-    offline so it never phones home; a model the user named is the exception they asked for.
+    Training from the bundled all-MiniLM-L6-v2 (classifiers.training.train) switches the whole
+    process offline so it never phones home; a model the user named is the exception they asked for.
     """
     from huggingface_hub import constants
 

@@ -7,7 +7,7 @@ Order matters and is the contract a crisis responder relies on:
    points-table urgency (classifiers/urgency.py), the higher of that and a confident model wins;
 4. the language is detected when the network did not say;
 5. labels people gave override all of it (applied by the caller, who knows the mention ids:
-   storage.labels.overridden).
+   storage.label_rows.overridden).
 Every step leaves a reason, so the alert can say why in one line.
 """
 

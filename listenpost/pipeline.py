@@ -23,7 +23,8 @@ from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
 from listenpost.runtime import Runtime
 from listenpost.settings_reports import brand_topics, silent_brands
 from storage.cases import active_mutes, is_muted
-from storage.labels import labels_for, overridden
+from storage.label_rows import overridden
+from storage.labels import labels_for
 from storage.records import SourceState
 from storage.topics import tag_linked
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from alerts.spike_detect import ACTIVE, ENDED, PENDING, QUIET, Track
-from storage.labels import labels_in
+from storage.label_rows import labels_in
 from storage.schema import mention_brands, mentions, spikes, triage
 
 if TYPE_CHECKING:  # storage.store imports storage modules; only type checkers need this one

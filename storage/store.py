@@ -18,7 +18,7 @@ from listeners.mention import Mention, Metrics
 from storage import db
 from storage.alerting import SLACK_KINDS, link_threads, slack_ready
 from storage.ingest import save_mentions
-from storage.labels import insert_label, labels_in, overridden
+from storage.label_rows import insert_label, labels_in, overridden
 from storage.records import OutboxItem, SourceState, StoredMention
 from storage.sanitize import storable
 from storage.schema import mention_brands, mentions, outbox, source_state, triage

@@ -18,8 +18,8 @@ from rich.table import Table
 from listenpost.cli import common
 
 if TYPE_CHECKING:
-    from classifiers.evaluate import Evaluation
-    from classifiers.retrain import Evaluate, LabelRow, RetrainResult, Train
+    from classifiers.training.evaluate import Evaluation
+    from classifiers.training.retrain import Evaluate, LabelRow, RetrainResult, Train
     from classifiers.triager import Triager
     from listenpost.config import Settings
     from storage import Store
@@ -96,7 +96,7 @@ def _said(field: str, value: object) -> str:
 
 def evaluate_file(path: Path, task: str, triager: Triager) -> tuple[Evaluation, float]:
     """Triage every text in a labelled file; (scores, mentions per second of triage alone)."""
-    from classifiers.evaluate import TASKS, read_eval_file, score_multi, score_single
+    from classifiers.training.evaluate import TASKS, read_eval_file, score_multi, score_single
     from classifiers.triage import TriageInput
 
     texts, truth = read_eval_file(path, task)
@@ -171,7 +171,7 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score triage on a labelled file: confusion matrix, per-class figures and throughput."""
-    from classifiers.evaluate import TASKS, EvalFileError, read_eval_file
+    from classifiers.training.evaluate import TASKS, EvalFileError, read_eval_file
     if task not in TASKS:
         raise common.error(f"unknown task {task!r}; use {', '.join(TASKS)}")
     try:
@@ -218,8 +218,8 @@ def run_retrain(
     dry_run: bool = False,
 ) -> RetrainResult:
     """Retrain with the team's labels and print before/after; the guard lives in
-    classifiers.retrain."""
-    from classifiers.retrain import label_rows, retrain
+    classifiers.training.retrain."""
+    from classifiers.training.retrain import label_rows, retrain
     from storage.labels import all_labels
 
     rows = label_rows(all_labels(store))
@@ -252,8 +252,9 @@ def retrain_command(
     ] = False,
 ) -> None:
     """Retrain with the team's labels; swap the model in only if held-out recall is no worse."""
-    from classifiers import train as training
     from classifiers.model import DEFAULT_MODEL
+    from classifiers.training import train as training
+
     store = common.open_store(common.load_settings())
     try:
 
@@ -295,7 +296,7 @@ def train(
     ] = True,
 ) -> None:
     """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
-    from classifiers.train import main as train_main
+    from classifiers.training.train import main as train_main
 
     argv: list[str] = ["--epochs", str(epochs), "--layers", str(layers), "--ffn", str(ffn)]
     if data:

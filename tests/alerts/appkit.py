@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 from alerts.render import render
 from alerts.slack import SlackSender
 from classifiers.triage import Triage
+from fakes.slack import FakeSlack
 from listeners.mention import Mention, Metrics
 from storage import Store
 from storage.cases import open_case
-from tests.fakes.slack import FakeSlack
 
 T0 = datetime(2024, 4, 5, 15, 0, tzinfo=UTC)
 T = TypeVar("T")

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from alerts.slack import SlackSender
+from fakes.slack import FakeSlack
 from storage import Store
-from tests.fakes.slack import FakeSlack
 
 
 @pytest.fixture

@@ -21,13 +21,8 @@ from slack_sdk import WebClient
 from alerts import render as r
 from alerts.app import SlackApp, build_app
 from alerts.routes import Route
-from listenpost.settings_slack_app import SavedReply
-from storage import Store
-from storage.cases import active_mutes, events, get_case
-from storage.labels import labels_for
-from tests.alerts.appkit import eventually, post_alert
-from tests.fakes.slack import FakeSlack
-from tests.fakes.slack_payloads import (
+from fakes.slack import FakeSlack
+from fakes.slack_payloads import (
     SIGNING_SECRET,
     block_actions,
     button,
@@ -37,6 +32,11 @@ from tests.fakes.slack_payloads import (
     signed_headers,
     slash_command,
 )
+from listenpost.settings_slack_app import SavedReply
+from storage import Store
+from storage.cases import active_mutes, events, get_case
+from storage.labels import labels_for
+from tests.alerts.appkit import eventually, post_alert
 
 
 @pytest.fixture

@@ -7,15 +7,15 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fakes.slack import APP_TOKEN, FakeSlack
+from fakes.slack_payloads import slash_command
+from fakes.socket_mode import FakeSocketMode
 from listenpost import config
 from listenpost.pipeline import route_pending
 from listenpost.runtime import build
 from listenpost.scheduler import run_forever
 from storage.cases import add_mute
 from tests.alerts.appkit import T0, eventually, verdict
-from tests.fakes.slack import APP_TOKEN, FakeSlack
-from tests.fakes.slack_payloads import slash_command
-from tests.fakes.socket_mode import FakeSocketMode
 from tests.storage.factories import mention
 
 

@@ -14,11 +14,11 @@ from alerts.digest import latest_period, send_due_digests
 from alerts.outbox import deliver_due
 from alerts.routes import Route
 from alerts.slack import SlackSender
+from fakes.slack import FakeSlack
 from listenpost.settings_alerts import DigestSettings
 from storage import Store, alerting, cases
 from tests.alerts.factories import triage
 from tests.alerts.queueing import T0, mention, queue
-from tests.fakes.slack import FakeSlack
 
 DAILY = DigestSettings(channel="#digest", every="daily", at="09:00", timezone="Europe/Berlin")
 MORNING = datetime(2024, 4, 6, 7, 30, tzinfo=UTC)  # 09:30 in Berlin, the day after T0

@@ -10,10 +10,10 @@ from alerts.fatigue import Policy
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import Route
 from alerts.slack import SlackSender
+from fakes.slack import FakeSlack
 from storage import Store, alerting
 from tests.alerts.factories import triage
 from tests.alerts.queueing import T0, delivered_at, mention, queue, waiting
-from tests.fakes.slack import FakeSlack
 
 POLICY = Policy(group_after=5, group_window=timedelta(minutes=10), per_second=1.0, burst=3)
 

@@ -16,10 +16,10 @@ from alerts.fatigue import Policy
 from alerts.outbox import DeliveryReport, backoff, deliver_due
 from alerts.routes import Route
 from alerts.slack import SlackSender
+from fakes.slack import FakeSlack
 from storage import Store
 from tests.alerts.factories import triage
 from tests.alerts.queueing import T0, mention, queue
-from tests.fakes.slack import FakeSlack
 
 # For tests about retries and claims: no burst grouping, no pacing (tests/alerts/test_fatigue.py).
 FREE = Policy(group_after=10_000, burst=10_000)

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from alerts.render import escape, humanize, inert, render, safe_url
+from fakes.slack import block_problems
 from listeners.mention import Metrics
 from tests.alerts.factories import stored, triage
-from tests.fakes.slack import block_problems
 
 HOSTILE = (
     "<!channel> <!here> <!everyone> <@U0123> <#C0123> <!subteam^S0123|@support> "

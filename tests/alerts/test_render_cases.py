@@ -8,9 +8,9 @@ from typing import Any
 
 from alerts import render as r
 from alerts.render import render
+from fakes.slack import block_problems
 from storage.cases import Case, CaseEvent
 from tests.alerts.factories import CREATED, stored
-from tests.fakes.slack import block_problems
 
 OPENED = CREATED + timedelta(minutes=5)
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from alerts.console import ConsoleSender
 from alerts.sender import Delivery, DeliveryFailed, RetryLater
 from alerts.slack import SlackSender
-from tests.fakes.slack import FakeSlack
+from fakes.slack import FakeSlack
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 

@@ -11,9 +11,9 @@ from alerts.outbox import deliver_due
 from alerts.routes import Route
 from alerts.sla import check_slas
 from alerts.slack import SlackSender
+from fakes.slack import FakeSlack
 from storage import Store, cases
 from tests.alerts.queueing import T0, mention, queue
-from tests.fakes.slack import FakeSlack
 
 ROUTE = Route("support", "#support", sla="30m", escalate_to="#leads")
 

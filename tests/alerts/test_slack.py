@@ -10,8 +10,8 @@ import pytest
 from alerts.render import render
 from alerts.sender import Delivery, DeliveryFailed, RetryLater
 from alerts.slack import SlackSender, retry_after
+from fakes.slack import FakeSlack
 from tests.alerts.factories import stored
-from tests.fakes.slack import FakeSlack
 
 
 def sender_for(slack: FakeSlack, token: str | None = None) -> SlackSender:

@@ -9,12 +9,12 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from alerts.spike_detect import ACTIVE, ENDED, Track, align
+from fakes.slack import FakeSlack
 from listenpost.cli import app
 from listenpost.cli.radar import table
 from storage import Store
 from storage.spikes import SpikeRecord, recent_spikes, save_spike
 from tests.alerts.test_spike_watch import mention, store_posts, verdict
-from tests.fakes.slack import FakeSlack
 
 runner = CliRunner()
 T = datetime(2026, 6, 3, 14, 0, tzinfo=UTC)

@@ -16,11 +16,11 @@ from alerts.console import ConsoleSender
 from alerts.slack import SlackSender
 from alerts.spike_watch import RadarReport, check, schedule
 from classifiers.triage import Triage
+from fakes.slack import FakeSlack
 from listeners.mention import Mention, Metrics
 from listenpost.settings_radar import RadarSettings
 from storage import Store
 from storage.spikes import open_spikes, recent_spikes
-from tests.fakes.slack import FakeSlack
 
 W = timedelta(minutes=15)
 AFTER = timedelta(minutes=6)  # checks run this long after a window closes (lag is 5 min)

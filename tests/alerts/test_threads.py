@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from alerts.outbox import deliver_due
 from alerts.slack import SlackSender
+from fakes.slack import FakeSlack
 from storage import Store
 from tests.alerts.factories import triage
 from tests.alerts.queueing import T0, mention, queue
-from tests.fakes.slack import FakeSlack
 
 
 def test_replies_and_reposts_go_under_the_alert_not_into_the_channel(

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-import classifiers
+from classifiers import hub_model
 from classifiers.hub_model import HubModelError, HubSentiment, map_labels
 from classifiers.triage import TriageInput
 from classifiers.triager import Triager
+from fakes.hfhub import FakeHub
+from fakes.server import FakeServer
 from tests.classifiers.conftest import TINY_WORDS
 from tests.classifiers.test_triage_rules import FixedModel
-from tests.fakes.hfhub import FakeHub
-from tests.fakes.server import FakeServer
 
 
 def tiny_classifier(path: Path, labels: list[str], winner: int) -> Path:
@@ -84,7 +84,7 @@ def test_labels_that_are_not_sentiment_are_refused_at_load(tmp_path: Path) -> No
 def test_offline_with_the_model_absent_says_how_to_get_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(classifiers, "USER_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub_model, "USER_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-cache"))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     with pytest.raises(HubModelError) as caught:
@@ -105,7 +105,7 @@ def test_a_folder_that_is_not_a_model_is_named(tmp_path: Path) -> None:
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
     """A local Hub holding a tiny sentiment model; the HF cache is this test's own."""
     folder = tiny_classifier(tmp_path / "published", ["negative", "neutral", "positive"], 2)
-    monkeypatch.setattr(classifiers, "USER_HUB_OFFLINE", "")
+    monkeypatch.setattr(hub_model, "USER_HUB_OFFLINE", "")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     with FakeServer() as server:
         fake = FakeHub(server, "acme/tiny-sentiment", folder)
@@ -124,7 +124,7 @@ def test_a_hub_model_is_downloaded_once_then_used_offline(
     assert "config.json" in hub.downloaded and "model.safetensors" in hub.downloaded
     assert huggingface_hub.constants.HF_HUB_OFFLINE  # only that download went online
 
-    monkeypatch.setattr(classifiers, "USER_HUB_OFFLINE", "1")  # now offline: the cache serves
+    monkeypatch.setattr(hub_model, "USER_HUB_OFFLINE", "1")  # now offline: the cache serves
     before = len(hub.server.requests)
     assert HubSentiment("acme/tiny-sentiment").version == "hf:acme/tiny-sentiment"
     assert len(hub.server.requests) == before

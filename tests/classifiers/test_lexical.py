@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers import lexical, train
+from classifiers import lexical
 from classifiers.model import TriageModel
+from classifiers.training import train
 from tests.classifiers.test_train import QUICK, write_data
 
 ROOT = Path(__file__).resolve().parents[2]

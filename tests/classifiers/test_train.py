@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from classifiers import train
-from classifiers.datasets import label_examples, load_tasks
 from classifiers.model import TriageModel
+from classifiers.training import train
+from classifiers.training.datasets import label_examples, load_tasks
 
 WORDS = {
     "negative": ["awful", "terrible", "bad", "hate", "worst", "broken", "angry"],

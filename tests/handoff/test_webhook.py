@@ -11,12 +11,12 @@ import pytest
 
 from alerts.handoff import deliver_handoffs
 from alerts.webhook import sign, verify
+from fakes.webhook import FakeWebhook
 from listeners.mention import Mention, Metrics
 from listenpost.pipeline import route_pending
 from listenpost.runtime import Runtime
 from storage import handoff
 from storage.records import StoredMention
-from tests.fakes.webhook import FakeWebhook
 from tests.handoff.conftest import Build
 from tests.handoff.helpers import routed_mention
 

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import update
 
 from alerts.handoff import deliver_handoffs
+from fakes.zendesk import EMAIL, TOKEN, FakeZendesk
 from listeners.mention import Metrics
 from listenpost.pipeline import route_pending
 from storage import handoff
 from storage.schema import outbox
-from tests.fakes.zendesk import EMAIL, TOKEN, FakeZendesk
 from tests.handoff.conftest import Build
 from tests.handoff.helpers import routed_mention
 

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from fakes.server import FakeServer
 from listeners.http import HttpClient
-from tests.fakes.server import FakeServer
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from fakes.bluesky import FakeBluesky, did_of, post
+from fakes.server import FakeServer, Response
 from listeners.bluesky import BlueskyListener, BlueskySettings, compile_bluesky
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.mention import Page
 from listeners.query import parse
 from listeners.watermark import OVERLAP_SECONDS
-from tests.fakes.bluesky import FakeBluesky, did_of, post
-from tests.fakes.server import FakeServer, Response
 from tests.listeners.helpers import seconds_until
 
 NOW = time.time()

@@ -7,7 +7,7 @@ read; a refused credential is `AuthError` without hammering the network; an unre
 `MalformedResponse`; and `backfill_cursor` either reads history or says it cannot.
 
 Parametrized over `listeners.registry.LISTENERS`: a network registered without a harness in
-`tests/listeners/harness.py` fails here until it gets one.
+`fakes/harness.py` fails here until it gets one.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from fakes.harness import HARNESSES, Harness, RecordingServer, last_cursor, query
 from listeners import registry
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.mention import Page
-from tests.listeners.harness import HARNESSES, Harness, RecordingServer, last_cursor, query
 from tests.listeners.helpers import seconds_until
 
 # Throttling `until` may land this much before the wait the answer named: the time between the
@@ -41,8 +41,8 @@ def harness_for(name: str) -> type[Harness]:
     if made is None:
         pytest.fail(
             f"listener {name!r} is registered in listeners/registry.py but has no contract "
-            f"harness: add a {name!r} entry to HARNESSES in tests/listeners/harness.py "
-            "(a Harness subclass using its fake from tests/fakes/)"
+            f"harness: add a {name!r} entry to HARNESSES in fakes/harness.py "
+            "(a Harness subclass using its fake from fakes/)"
         )
     return made
 

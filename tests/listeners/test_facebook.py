@@ -7,13 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
-from listeners.facebook import FacebookListener, FacebookSettings
-from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import parse
-from listeners.watermark import OVERLAP_SECONDS
-from tests.fakes.facebook import (
+from fakes.facebook import (
     TOKEN,
     FakeGraph,
     app_usage,
@@ -23,7 +17,13 @@ from tests.fakes.facebook import (
     person,
     post,
 )
-from tests.fakes.server import FakeServer, Response
+from fakes.server import FakeServer, Response
+from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
+from listeners.facebook import FacebookListener, FacebookSettings
+from listeners.http import HttpClient
+from listeners.mention import Page
+from listeners.query import parse
+from listeners.watermark import OVERLAP_SECONDS
 from tests.listeners.helpers import ids, seconds_until
 
 NOW = int(time.time())

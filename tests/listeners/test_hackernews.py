@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from fakes.hackernews import FakeHackerNews, comment, story
+from fakes.server import FakeServer, Response
 from listeners.errors import ListenerError, MalformedResponse, RateLimited
 from listeners.hackernews import HackerNewsListener, HackerNewsSettings
 from listeners.http import HttpClient
 from listeners.mention import Page
 from listeners.query import parse
 from listeners.watermark import OVERLAP_SECONDS
-from tests.fakes.hackernews import FakeHackerNews, comment, story
-from tests.fakes.server import FakeServer, Response
 from tests.listeners.helpers import ids, seconds_until
 
 NOW = int(time.time())

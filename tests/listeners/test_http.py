@@ -9,9 +9,9 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from fakes.server import FakeServer, Request, Response
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
 from listeners.http import USER_AGENT, Budget, HttpClient, read_json, read_model
-from tests.fakes.server import FakeServer, Request, Response
 
 
 def sequence(*responses: Response):

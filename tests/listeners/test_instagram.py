@@ -7,12 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
-from listeners.http import HttpClient
-from listeners.instagram import InstagramListener, InstagramSettings
-from listeners.mention import Page
-from listeners.query import parse
-from tests.fakes.facebook import (
+from fakes.facebook import (
     TOKEN,
     FakeGraph,
     buc_usage,
@@ -20,7 +15,12 @@ from tests.fakes.facebook import (
     ig_comment,
     media,
 )
-from tests.fakes.server import FakeServer, Response
+from fakes.server import FakeServer, Response
+from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
+from listeners.http import HttpClient
+from listeners.instagram import InstagramListener, InstagramSettings
+from listeners.mention import Page
+from listeners.query import parse
 from tests.listeners.helpers import ids, seconds_until
 
 NOW = int(time.time())

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from fakes.mastodon import FakeMastodon, boost, status, tagged
+from fakes.server import FakeServer, Response
 from listeners.errors import AuthError, ListenerError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.mastodon import (
@@ -24,8 +26,6 @@ from listeners.mastodon import (
 )
 from listeners.mention import Page
 from listeners.query import parse
-from tests.fakes.mastodon import FakeMastodon, boost, status, tagged
-from tests.fakes.server import FakeServer, Response
 from tests.listeners.helpers import seconds_until
 
 NOW = time.time()

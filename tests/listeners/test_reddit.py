@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from fakes.reddit import FakeReddit, post
+from fakes.server import FakeServer, Response
 from listeners.errors import AuthError, ListenerError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.mention import Page
 from listeners.query import parse
 from listeners.reddit import RedditListener, RedditSettings
-from tests.fakes.reddit import FakeReddit, post
-from tests.fakes.server import FakeServer, Response
 from tests.listeners.helpers import ids, seconds_until
 
 NOW = time.time()

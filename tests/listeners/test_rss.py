@@ -7,13 +7,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import ValidationError
 
+from fakes.rss import FakeFeeds, Item
+from fakes.server import FakeServer, Response
 from listeners.errors import ListenerError, MalformedResponse, RateLimited
 from listeners.http import HttpClient
 from listeners.mention import Page
 from listeners.query import parse
 from listeners.rss import RssListener, RssSettings
-from tests.fakes.rss import FakeFeeds, Item
-from tests.fakes.server import FakeServer, Response
 from tests.listeners.helpers import ids, seconds_until
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -8,6 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from fakes.server import FakeServer, Response
+from fakes.stackexchange import (
+    KEY,
+    SECONDS_TO_QUOTA_RESET,
+    FakeStackExchange,
+    api_error,
+    gzipped,
+    question,
+)
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
 from listeners.http import HttpClient
 from listeners.mention import Page
@@ -18,15 +27,6 @@ from listeners.stackexchange import (
     compile_stackexchange,
 )
 from listeners.watermark import OVERLAP_SECONDS
-from tests.fakes.server import FakeServer, Response
-from tests.fakes.stackexchange import (
-    KEY,
-    SECONDS_TO_QUOTA_RESET,
-    FakeStackExchange,
-    api_error,
-    gzipped,
-    question,
-)
 from tests.listeners.helpers import ids, seconds_until
 
 NOW = int(time.time())

@@ -12,14 +12,14 @@ import psutil
 import pytest
 from pydantic import ValidationError
 
+from fakes.server import FakeServer, Response
+from fakes.web import ARCHIVE, LISTING, FakeForum, Post
 from listeners import web
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
 from listeners.http import USER_AGENT, HttpClient
 from listeners.mention import Mention, Page
 from listeners.query import parse
 from listeners.web import ItemLine, WebListener, WebSettings, parse_date, post_ids, read_crawl
-from tests.fakes.server import FakeServer, Response
-from tests.fakes.web import ARCHIVE, LISTING, FakeForum, Post
 from tests.listeners.helpers import ids, seconds_until
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

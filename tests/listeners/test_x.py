@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from fakes.server import FakeServer, Response
+from fakes.x import FakeX, post, snowflake
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.mention import Page
 from listeners.query import QueryError, parse
 from listeners.x import XListener, XSettings, compile_x
-from tests.fakes.server import FakeServer, Response
-from tests.fakes.x import FakeX, post, snowflake
 from tests.listeners.helpers import seconds_until
 
 NOW = time.time()

@@ -7,6 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from fakes.server import FakeServer, Response
+from fakes.youtube import (
+    BRAND_CHANNEL,
+    KEY,
+    FakeYouTube,
+    google_error,
+    search_answer,
+    thread,
+    video,
+)
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.mention import Page
@@ -19,16 +29,6 @@ from listeners.youtube import (
     next_pacific_midnight,
     quota_day,
     rfc3339,
-)
-from tests.fakes.server import FakeServer, Response
-from tests.fakes.youtube import (
-    BRAND_CHANNEL,
-    KEY,
-    FakeYouTube,
-    google_error,
-    search_answer,
-    thread,
-    video,
 )
 from tests.listeners.helpers import ids
 

@@ -12,7 +12,7 @@ from listenpost.config import load
 from listenpost.report_schedule import last_period, send_due_report
 from listenpost.runtime import Runtime, build
 from storage import Store, report_log
-from tests.fakes.slack import FakeSlack
+from fakes.slack import FakeSlack
 from tests.reports.conftest import SETTINGS, _fill
 
 NOVEMBER = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # October's report is due

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from classifiers.triager import Triager
-from tests.fakes.hackernews import FakeHackerNews
-from tests.fakes.server import FakeServer
-from tests.fakes.slack import FakeSlack
+from fakes.hackernews import FakeHackerNews
+from fakes.server import FakeServer
+from fakes.slack import FakeSlack
 
 
 @pytest.fixture(scope="session")

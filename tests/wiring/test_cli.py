@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fakes.hackernews import FakeHackerNews, story
+from fakes.slack import FakeSlack
 from listenpost.cli import app
-from tests.fakes.hackernews import FakeHackerNews, story
-from tests.fakes.slack import FakeSlack
 from tests.wiring.conftest import settings_text
 
 NOW = int(time.time())
@@ -125,7 +125,7 @@ def test_backfill_fetches_history_and_is_not_repeated(settings: Path, hn: FakeHa
 
 
 def test_sources_table_shows_last_error(settings: Path, hn: FakeHackerNews) -> None:
-    from tests.fakes.server import Response
+    from fakes.server import Response
 
     hn.outage = Response.json({"message": "down", "status": 500}, 500)
     runner.invoke(app, ["--settings", str(settings), "poll", "--once"], env={"COLUMNS": "200"})
@@ -134,8 +134,8 @@ def test_sources_table_shows_last_error(settings: Path, hn: FakeHackerNews) -> N
 
 
 def test_sources_shows_the_rate_limit_budget_the_network_reported(tmp_path: Path) -> None:
-    from tests.fakes.reddit import FakeReddit, post
-    from tests.fakes.server import FakeServer
+    from fakes.reddit import FakeReddit, post
+    from fakes.server import FakeServer
 
     with FakeServer() as srv:
         reddit = FakeReddit(srv)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fakes.hackernews import FakeHackerNews, story
+from fakes.server import Response
 from listenpost.cli import app
 from listenpost.cli import common as cli_common
 from listenpost.cli import mentions as cli_mentions
-from tests.fakes.hackernews import FakeHackerNews, story
-from tests.fakes.server import Response
 from tests.wiring.conftest import settings_text
 
 NOW = int(time.time())
@@ -137,8 +137,8 @@ def test_unknown_brand_is_a_usage_error(settings: Path, hn: FakeHackerNews, args
 
 
 def test_poll_once_exits_1_when_any_source_fails(tmp_path: Path, hn: FakeHackerNews) -> None:
-    from tests.fakes.reddit import FakeReddit
-    from tests.fakes.server import FakeServer
+    from fakes.reddit import FakeReddit
+    from fakes.server import FakeServer
 
     with FakeServer() as srv:
         reddit = FakeReddit(srv)

@@ -6,13 +6,13 @@ import json
 import time
 from pathlib import Path
 
+from fakes.hackernews import FakeHackerNews, comment, story
+from fakes.server import Response
+from fakes.slack import FakeSlack
 from listeners.http import HttpClient
 from listenpost import config
 from listenpost.pipeline import run_cycle
 from listenpost.runtime import Runtime, build
-from tests.fakes.hackernews import FakeHackerNews, comment, story
-from tests.fakes.server import Response
-from tests.fakes.slack import FakeSlack
 from tests.wiring.conftest import settings_text
 
 NOW = int(time.time())

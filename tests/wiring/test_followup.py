@@ -9,13 +9,13 @@ import pytest
 
 from alerts import followup
 from alerts.outbox import deliver_due
+from fakes.slack import FakeSlack
 from listenpost import config
 from listenpost.config import SettingsError
 from listenpost.runtime import build
 from listenpost.scheduler import build_scheduler
 from storage import cases
 from tests.alerts.queueing import T0, mention, queue
-from tests.fakes.slack import FakeSlack
 from tests.wiring.conftest import settings_text
 
 ALERTING = """

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from fakes.hackernews import story
+from fakes.reddit import FakeReddit, post
+from fakes.server import FakeServer, Request, Response
 from listeners.http import HttpClient
 from listenpost import config
 from listenpost.pipeline import run_cycle
 from listenpost.runtime import build
 from storage import Store
-from tests.fakes.hackernews import story
-from tests.fakes.reddit import FakeReddit, post
-from tests.fakes.server import FakeServer, Request, Response
 from tests.wiring.conftest import settings_text
 
 NOW = int(time.time())

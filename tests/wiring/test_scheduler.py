@@ -6,10 +6,10 @@ import threading
 import time
 from pathlib import Path
 
+from fakes.hackernews import story
 from listenpost import config
 from listenpost.runtime import build
 from listenpost.scheduler import build_scheduler, run_forever
-from tests.fakes.hackernews import story
 from tests.wiring.conftest import settings_text
 
 

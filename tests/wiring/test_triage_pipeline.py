@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 
 from classifiers.triager import Triager
+from fakes.hackernews import FakeHackerNews, story
+from fakes.slack import FakeSlack
 from listeners.http import HttpClient
 from listenpost import config
 from listenpost.pipeline import poll_source, process
 from listenpost.runtime import Runtime, build
 from listenpost.settings_triage import build_rules
 from storage.labels import add_label, labels_for
-from tests.fakes.hackernews import FakeHackerNews, story
-from tests.fakes.slack import FakeSlack
 from tests.wiring.conftest import settings_text
 
 NOW = int(time.time())

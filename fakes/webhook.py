@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 PATH = "/hooks/listenpost"
 

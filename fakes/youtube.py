@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 KEY = "AIzaSyFakeYouTubeKey-0123456789abcdef"
 BRAND_CHANNEL = "UCacmeacmeacmeacmeacme01"

@@ -1,8 +1,8 @@
 """Build the triage model: `listenpost train [--data DIR] [--out DIR] [--layers N] [--ffn N]`.
 
 Fine-tunes the first layers of the bundled all-MiniLM-L6-v2 on every labelled set found (see
-classifiers/datasets.py for how each maps onto triage), then exports an int8 ONNX model that
-runs without torch. Choices that matter for people on call:
+classifiers/training/datasets.py for how each maps onto triage), then exports an int8 ONNX model
+that runs without torch. Choices that matter for people on call:
   - class-balanced losses, because the rare classes (negative tweets, critical crisis posts) are
     the ones that must not be missed;
   - a small tuning slice of the training rows sets additive sentiment offsets that maximise
@@ -37,7 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.datasets import (
+from classifiers.lexical import BUCKETS, LEXICAL_FILE, blend
+from classifiers.model import CARD_FILE, DEFAULT_MODEL, TriageModel, read_card
+from classifiers.model_text import MASK_CARD_KEY, model_text
+from classifiers.training.datasets import (
     LEARNED_CATEGORIES,
     MISSING,
     SEED,
@@ -47,10 +50,7 @@ from classifiers.datasets import (
     load_tasks,
     stratified_split,
 )
-from classifiers.evaluate import Evaluation, score_single
-from classifiers.lexical import BUCKETS, LEXICAL_FILE, blend
-from classifiers.model import CARD_FILE, DEFAULT_MODEL, TriageModel, read_card
-from classifiers.model_text import MASK_CARD_KEY, model_text
+from classifiers.training.evaluate import Evaluation, score_single
 from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES
 
 TUNE_FRACTION = 0.05
@@ -230,8 +230,8 @@ def train_model(
     import torch
     from tokenizers import Tokenizer
 
-    from classifiers.export import export
-    from classifiers.network import TriageNet, load_encoder
+    from classifiers.training.export import export
+    from classifiers.training.network import TriageNet, load_encoder
 
     started = time.perf_counter()
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()

@@ -28,7 +28,7 @@ import re
 import time
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 KEY = "abc123Key(("
 ANONYMOUS_QUOTA = 300

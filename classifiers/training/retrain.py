@@ -1,8 +1,8 @@
 """Learning from the team without ever getting worse: train a candidate with the labels people
 gave, score old and new on the same held-out split, and swap only if the new one is no worse.
 
-The training and scoring are passed in (classifiers.train provides the real ones), so this guard
-is the one place that decides, and it can be checked with any trainer's figures.
+The training and scoring are passed in (classifiers.training.train provides the real ones), so
+this guard is the one place that decides, and it can be checked with any trainer's figures.
 """
 
 from __future__ import annotations

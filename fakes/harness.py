@@ -1,5 +1,6 @@
 """One harness per network: its listener pointed at its fake, and the handful of moves the listener
-contract (`test_contract.py`) and the parse benchmark (`bench/listeners.py`) make on every network.
+contract (`tests/listeners/test_contract.py`) and the parse benchmark (`bench/listeners.py`)
+make on every network.
 
 A harness seeds mentions that match `QUERY` (and one that its exclusion rejects), and scripts the
 network's own failures: its throttling answer with the wait it names, its refusal of a credential
@@ -22,6 +23,17 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
+from fakes import bluesky as fake_bluesky
+from fakes import facebook as fake_graph
+from fakes import hackernews as fake_hn
+from fakes import mastodon as fake_mastodon
+from fakes import reddit as fake_reddit
+from fakes import rss as fake_rss
+from fakes import stackexchange as fake_se
+from fakes import web as fake_web
+from fakes import x as fake_x
+from fakes import youtube as fake_yt
+from fakes.server import FakeServer, Handler, Request, Response
 from listeners.base import Listener, SourceSettings
 from listeners.bluesky import BlueskyListener, BlueskySettings
 from listeners.facebook import FacebookListener, FacebookSettings
@@ -37,17 +49,6 @@ from listeners.stackexchange import StackExchangeListener, StackExchangeSettings
 from listeners.web import WebListener, WebSettings
 from listeners.x import XListener, XSettings
 from listeners.youtube import YouTubeListener, YouTubeSettings
-from tests.fakes import bluesky as fake_bluesky
-from tests.fakes import facebook as fake_graph
-from tests.fakes import hackernews as fake_hn
-from tests.fakes import mastodon as fake_mastodon
-from tests.fakes import reddit as fake_reddit
-from tests.fakes import rss as fake_rss
-from tests.fakes import stackexchange as fake_se
-from tests.fakes import web as fake_web
-from tests.fakes import x as fake_x
-from tests.fakes import youtube as fake_yt
-from tests.fakes.server import FakeServer, Handler, Request, Response
 
 QUERY = "acme -hiring"
 OVERLAP_STEP = 20 * 60  # seconds between seeded posts: past `listeners.watermark`'s 15 minutes

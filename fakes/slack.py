@@ -16,7 +16,7 @@
 - `disconnect()` drops the connection without an answer (the server thread logs it).
 - For the Slack app: `socket_mode(ws_url)` makes `POST /api/apps.connections.open` (app-level
   xapp- token only; a bot token gets `not_allowed_token_type`) answer that WebSocket URL
-  (tests/fakes/socket_mode.py serves it); `response_url()` hands out interaction response URLs
+  (fakes/socket_mode.py serves it); `response_url()` hands out interaction response URLs
   whose posts land in `responses`; `chat.getPermalink` answers archive links.
 - Block Kit limits are enforced (50 blocks, unique block_ids, header 150, section/context text
   3000, button text 75 / url 3000 / value 2000, confirm dialogs, users_select / static_select /
@@ -38,7 +38,7 @@ import json
 import threading
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 VALID_TOKEN = "xoxb-1111-2222-fake"
 APP_TOKEN = "xapp-1-A0123ABCD-1111-fake"  # app-level token (Socket Mode)

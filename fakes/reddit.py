@@ -23,7 +23,7 @@ import re
 import secrets
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 _OPERATORS = {"and", "or", "not"}
 _GENERIC_AGENTS = ("python-requests", "python-httpx", "python-urllib", "curl/")

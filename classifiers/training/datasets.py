@@ -70,7 +70,7 @@ def default_data_dir() -> Path:
     """`$LISTENPOST_DATA`, else the team's `../shared/data` next to the repository."""
     if env := os.environ.get(DATA_ENV):
         return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def read_tsv(path: Path, columns: Sequence[str]) -> list[list[str]]:
@@ -206,8 +206,9 @@ def load_tasks(data_dir: Path, seed: int = SEED, require_sentiment: bool = True)
 
 def label_examples(rows: Iterable[Mapping[str, object] | tuple[str, str, object]]) -> list[Example]:
     """Examples from people's labels: dicts {"text", "sentiment", "urgency", "categories"} as
-    `classifiers.retrain.label_rows` makes them, or (text, field, value) triples. A label for a
-    category the model does not learn teaches nothing about the others, so it is left out."""
+    `classifiers.training.retrain.label_rows` makes them, or (text, field, value) triples. A
+    label for a category the model does not learn teaches nothing about the others, so it is
+    left out."""
     merged: dict[str, dict[str, object]] = {}
     for row in rows:
         if isinstance(row, Mapping):

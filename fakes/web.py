@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 LISTING = "/c/support"
 ARCHIVE = "/archive/c/support"

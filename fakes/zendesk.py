@@ -19,7 +19,7 @@ import json
 import threading
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 EMAIL = "agent@example.com"
 TOKEN = "zd-token-0123456789abcdef"

@@ -31,7 +31,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 XRPC = "/xrpc/"
 _rkeys = itertools.count(1)

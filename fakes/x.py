@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from fakes.server import FakeServer, Request, Response
 
 SEARCH = "/2/tweets/search/recent"
 SNOWFLAKE_EPOCH_MS = 1288834974657
