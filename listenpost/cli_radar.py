@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         if brand is not None:
             cli._check_brands(settings, [brand])
         if check:
-            from alerts.spike_watch import run_for
+            from radar.watch import run_for
 
             cli._need_brands(settings)
             rt = cli._runtime(settings)

@@ -31,7 +31,6 @@ from listenpost.settings_alerts import (
     Sla,
     TimeZone,
 )
-from listenpost.settings_radar import RadarSettings
 from listenpost.settings_reports import BrandExtras, ReportSettings, RouteHandoff, check_brands
 from listenpost.settings_slack_app import SavedReply, SlackAppSettings
 from listenpost.settings_triage import (
@@ -40,6 +39,7 @@ from listenpost.settings_triage import (
     Languages,
     SentimentModel,
 )
+from radar.settings import RadarSettings
 
 SETTINGS_ENV = "LISTENPOST_SETTINGS"
 DEFAULT_FILE = "settings.toml"
@@ -176,7 +176,7 @@ class Settings(_Strict):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
-    radar: RadarSettings = Field(default_factory=RadarSettings)  # settings_radar.py
+    radar: RadarSettings = Field(default_factory=RadarSettings)  # radar/settings.py
 
     @model_validator(mode="after")
     def _unique_brands(self) -> Settings:

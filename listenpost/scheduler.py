@@ -77,9 +77,9 @@ def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> Background
         next_run_time=start_at + pace,
     )
     if rt.settings.radar.enabled and rt.settings.brands:
-        from alerts import spike_watch  # the crisis radar (issue 7)
+        from radar import watch  # the crisis radar (issue 7)
 
-        spike_watch.schedule(scheduler, rt, start_at)
+        watch.schedule(scheduler, rt, start_at)
     from alerts import followup  # SLA escalations and digests (issue 6)
 
     followup.schedule(scheduler, rt, start_at)

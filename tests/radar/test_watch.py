@@ -14,10 +14,10 @@ from rich.console import Console
 
 from alerts.console import ConsoleSender
 from alerts.slack import SlackSender
-from alerts.spike_watch import RadarReport, check, schedule
 from classifiers.triage import Triage
 from listeners.mention import Mention, Metrics
-from listenpost.settings_radar import RadarSettings
+from radar.settings import RadarSettings
+from radar.watch import RadarReport, check, schedule
 from storage import Store
 from storage.spikes import open_spikes, recent_spikes
 from tests.fakes.slack import FakeSlack

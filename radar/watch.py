@@ -24,7 +24,9 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from alerts.sender import DeliveryFailed, RetryLater, Sender
-from alerts.spike_alert import (
+from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields, parse
+from radar.detect import Counts, Judge, Params, Reading, advance, align, needed_ranges
+from radar.message import (
     SpikeView,
     TopPost,
     also_reply,
@@ -36,26 +38,16 @@ from alerts.spike_alert import (
     reopened_reply,
     reply,
 )
-from alerts.spike_detect import (
+from radar.settings import RadarSettings
+from radar.terms import over_represented
+from storage.spikes import (
     ACTIVE,
     ENDED,
     PENDING,
     QUIET,
-    Counts,
-    Judge,
-    Params,
-    Reading,
-    Track,
-    advance,
-    align,
-    needed_ranges,
-)
-from alerts.spike_terms import over_represented
-from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields, parse
-from listenpost.settings_radar import RadarSettings
-from storage.spikes import (
     RadarRow,
     SpikeRecord,
+    Track,
     delete_spike,
     first_seen,
     load_rows,
