@@ -83,7 +83,7 @@ def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> Background
     from alerts import followup  # SLA escalations and digests (issue 6)
 
     followup.schedule(scheduler, rt, start_at)
-    from listenpost import report_schedule  # the monthly report into Slack (issue 7)
+    from reports import schedule as report_schedule  # the monthly report into Slack (issue 7)
 
     report_schedule.schedule(scheduler, rt, start_at)
     return scheduler

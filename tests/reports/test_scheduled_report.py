@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from listenpost.config import load
-from listenpost.report_schedule import last_period, send_due_report
+from reports.schedule import last_period, send_due_report
 from listenpost.runtime import Runtime, build
 from storage import Store, report_log
 from tests.fakes.slack import FakeSlack

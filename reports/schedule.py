@@ -20,7 +20,7 @@ from storage import report_log
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
-    from listenpost.report import Report
+    from reports.build import Report
     from listenpost.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,9 @@ def send_due_report(rt: Runtime, now: datetime | None = None) -> bool:
 def _send(
     rt: Runtime, run: report_log.ReportRun, start: datetime, end: datetime, now: datetime
 ) -> None:
-    from listenpost.cli_report import write_html
-    from listenpost.report import build
-    from listenpost.report_charts import charts
+    from reports.html import write_html
+    from reports.build import build
+    from reports.charts import charts
 
     cfg = rt.settings.reports
     built = build(rt.store, rt.settings, start, end, cfg.brands or None)
@@ -118,7 +118,7 @@ def _send(
 def summary(report: Report, every: str) -> tuple[str, list[dict[str, object]]]:
     """The message the files hang under: the headline numbers, Slack-escaped."""
     from alerts.render import escape
-    from listenpost.report import duration, percent
+    from reports.build import duration, percent
 
     totals = report.totals.values()
     mentions = sum(t.total for t in totals)
