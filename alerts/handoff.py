@@ -20,7 +20,7 @@ from alerts.outbox import CLAIM_LEASE, SETUP_PAUSE, backoff
 from alerts.sender import DeliveryFailed, Misconfigured, RetryLater
 from alerts.webhook import WebhookClient
 from alerts.zendesk import ZendeskClient, ticket
-from listenpost.logs import RedactSecrets
+from core.secrets import RedactSecrets
 from storage import handoff
 from storage.records import StoredMention
 from storage.stats import reach

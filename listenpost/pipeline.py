@@ -21,7 +21,7 @@ from listeners.http import Budget
 from listeners.mention import Page
 from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
 from listenpost.runtime import Runtime
-from listenpost.settings_reports import brand_topics, silent_brands
+from listenpost.settings_brands import brand_topics, silent_brands
 from storage.cases import active_mutes, is_muted
 from storage.labels import labels_for, overridden
 from storage.records import SourceState

@@ -113,7 +113,10 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     )
     from alerts.app import start_for_run  # buttons and /listenpost (issue 6)
 
-    slack_app = start_for_run(rt.store, rt.settings.alerts, rt.env, rt.routes)
+    alerts = rt.settings.alerts
+    slack_app = start_for_run(
+        rt.store, alerts.slack, alerts.slack.base_url, rt.env, rt.routes, alerts.replies
+    )
     try:
         stop.wait()
     finally:

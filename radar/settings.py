@@ -11,9 +11,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from classifiers.triage import CATEGORIES
+from core.settings import Strict
 from listeners.base import parse_duration
 from listeners.query import QueryError, parse
-from listenpost.config_base import Strict
 from radar.detect import HOUR, SENSITIVITIES, Params
 
 Scope = Literal["brand", "category", "term"]

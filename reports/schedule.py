@@ -20,8 +20,8 @@ from storage import report_log
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
-    from reports.build import Report
     from listenpost.runtime import Runtime
+    from reports.build import Report
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,9 @@ def send_due_report(rt: Runtime, now: datetime | None = None) -> bool:
 def _send(
     rt: Runtime, run: report_log.ReportRun, start: datetime, end: datetime, now: datetime
 ) -> None:
-    from reports.html import write_html
     from reports.build import build
     from reports.charts import charts
+    from reports.html import write_html
 
     cfg = rt.settings.reports
     built = build(rt.store, rt.settings, start, end, cfg.brands or None)

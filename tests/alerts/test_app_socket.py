@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from alerts import render as r
 from alerts.app import AppSetupError, SlackApp, build_app, from_settings
-from listenpost.settings_slack_app import SlackAppSettings
+from alerts.app_settings import SlackAppSettings
 from storage import Store
 from storage.cases import active_mutes, get_case
 from tests.alerts.appkit import T0, eventually, post_alert

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from listenpost.config import load
-from reports.schedule import last_period, send_due_report
 from listenpost.runtime import Runtime, build
+from reports.schedule import last_period, send_due_report
 from storage import Store, report_log
 from tests.fakes.slack import FakeSlack
 from tests.reports.conftest import SETTINGS, _fill

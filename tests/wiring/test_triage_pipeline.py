@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from classifiers.settings import build_rules
 from classifiers.triager import Triager
 from listeners.http import HttpClient
 from listenpost import config
 from listenpost.pipeline import poll_source, process
 from listenpost.runtime import Runtime, build
-from listenpost.settings_triage import build_rules
 from storage.labels import add_label, labels_for
 from tests.fakes.hackernews import FakeHackerNews, story
 from tests.fakes.slack import FakeSlack
