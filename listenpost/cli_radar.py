@@ -38,12 +38,12 @@ def register(app: typer.Typer) -> None:
         if brand is not None:
             cli._check_brands(settings, [brand])
         if check:
-            from radar.watch import run_for
+            from listenpost.jobs import radar_check
 
             cli._need_brands(settings)
             rt = cli._runtime(settings)
             try:
-                report = run_for(rt)
+                report = radar_check(rt)
             finally:
                 rt.close()
             cli.console.print(
