@@ -34,9 +34,8 @@ from alerts.render import ESCALATE, REPLIES, VIEW_POST, escape
 from storage import cases
 
 if TYPE_CHECKING:
+    from alerts.app_settings import SavedReply, SlackAppSettings
     from alerts.routes import Route
-    from listenpost.config import AlertSettings
-    from listenpost.settings_slack_app import SavedReply, SlackAppSettings
     from storage import Store
 
 log = logging.getLogger(__name__)
@@ -376,13 +375,17 @@ def from_settings(
 
 
 def start_for_run(
-    store: Store, settings: AlertSettings, env: Mapping[str, str], routes: Sequence[Route] = ()
+    store: Store,
+    settings: SlackAppSettings,
+    base_url: str | None,
+    env: Mapping[str, str],
+    routes: Sequence[Route] = (),
+    saved_replies: Sequence[SavedReply] = (),
 ) -> SlackApp | None:
     """`listenpost run`'s app: started when configured. A setup problem is logged, not fatal:
     alerts still go out without it, and the log says what to fix."""
     try:
-        slack = settings.slack
-        served = from_settings(store, slack, slack.base_url, env, routes, settings.replies)
+        served = from_settings(store, settings, base_url, env, routes, saved_replies)
         if served is not None:
             served.start()
     except AppSetupError as exc:

@@ -35,7 +35,7 @@ from storage import alerting, cases, db, stats
 from storage.schema import digests
 
 if TYPE_CHECKING:
-    from listenpost.settings_alerts import DigestSettings
+    from alerts.settings import DigestSettings
     from storage import Store
 
 log = logging.getLogger(__name__)

@@ -20,13 +20,15 @@ from alerts.outbox import CLAIM_LEASE, SETUP_PAUSE, backoff
 from alerts.sender import DeliveryFailed, Misconfigured, RetryLater
 from alerts.webhook import WebhookClient
 from alerts.zendesk import ZendeskClient, ticket
-from listenpost.logs import RedactSecrets
+from core.secrets import RedactSecrets
 from storage import handoff
 from storage.records import StoredMention
 from storage.stats import reach
 
 if TYPE_CHECKING:
-    from listenpost.runtime import Runtime
+    from alerts.handoff_settings import RouteHandoff
+    from alerts.routes import Route
+    from storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,10 @@ class HandoffReport:
 
 
 def queue_handoffs(
-    rt: Runtime, alerts: Sequence[tuple[int, str, str]], now: datetime | None = None
+    store: Store,
+    routes: Sequence[Route],
+    alerts: Sequence[tuple[int, str, str]],
+    now: datetime | None = None,
 ) -> tuple[list[tuple[int, str, str]], int]:
     """Split routed (mention, route, channel) alerts: hand-offs are queued here, the Slack ones
     are returned for `Store.enqueue_alerts`. Returns (slack alerts, hand-offs newly queued).
@@ -51,7 +56,7 @@ def queue_handoffs(
     Queued before the caller marks the mentions routed: a crash in between re-routes them, and
     the outbox's uniqueness keeps each hand-off single.
     """
-    targets = {r.name: r.target for r in rt.routes}
+    targets = {r.name: r.target for r in routes}
     slack: list[tuple[int, str, str]] = []
     other: list[tuple[int, str, str]] = []
     for mention_id, route, channel in alerts:
@@ -62,7 +67,7 @@ def queue_handoffs(
             other.append((mention_id, route, target))
     if not other:
         return slack, 0
-    return slack, handoff.enqueue(rt.store, other, now or datetime.now(UTC))
+    return slack, handoff.enqueue(store, other, now or datetime.now(UTC))
 
 
 def payload(mention: StoredMention, route: str, delivery_id: str) -> dict[str, Any]:
@@ -109,17 +114,26 @@ def payload(mention: StoredMention, route: str, delivery_id: str) -> dict[str, A
 
 
 def deliver_handoffs(
-    rt: Runtime, now: datetime | None = None, transport: httpx.BaseTransport | None = None
+    store: Store,
+    routes: Mapping[str, RouteHandoff],
+    env: Mapping[str, str],
+    redactor: RedactSecrets,
+    user_agent: str,
+    now: datetime | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> HandoffReport:
-    """One pass over due hand-offs. Never raises: a bug here must not stop Slack delivery."""
+    """One pass over due hand-offs of `routes` (route name -> its target settings), with their
+    secrets read from `env`. Never raises: a bug here must not stop Slack delivery."""
     report = HandoffReport()
-    configured = {r.name: r for r in rt.settings.alerts.routes if r.target != "slack"}
+    configured = {name: r for name, r in routes.items() if r.target != "slack"}
     if not configured:
         return report  # the feature is off: not even a query
-    run = _Pass(rt, configured, now or datetime.now(UTC), report, transport)
+    run = _Pass(
+        store, env, redactor, user_agent, configured, now or datetime.now(UTC), report, transport
+    )
     try:
         seen: set[int] = set()
-        while items := [i for i in handoff.due(rt.store, run.now, BATCH) if i.id not in seen]:
+        while items := [i for i in handoff.due(store, run.now, BATCH) if i.id not in seen]:
             for item in items:
                 seen.add(item.id)
                 run.deliver(item)
@@ -132,8 +146,11 @@ def deliver_handoffs(
 
 @dataclass
 class _Pass:
-    rt: Runtime
-    routes: Mapping[str, Any]  # name -> RouteSettings with a webhook or zendesk table
+    store: Store
+    env: Mapping[str, str]
+    redactor: RedactSecrets  # this process's secrets
+    user_agent: str
+    routes: Mapping[str, RouteHandoff]  # name -> a webhook or zendesk target
     now: datetime
     report: HandoffReport
     transport: httpx.BaseTransport | None
@@ -143,7 +160,7 @@ class _Pass:
     def deliver(self, item: handoff.HandoffItem) -> None:
         if item.channel in self.paused:
             return
-        store = self.rt.store
+        store = self.store
         route = self.routes.get(item.route)
         if route is None or route.target != item.kind:
             store.mark_failed(item.id, f"route {item.route!r} no longer hands off to {item.kind}")
@@ -188,11 +205,10 @@ class _Pass:
             self.report.sent += 1
             log.info("%s delivered (%s)", where, receipt)
 
-    def _client(self, name: str, route: Any) -> WebhookClient | ZendeskClient:
+    def _client(self, name: str, route: RouteHandoff) -> WebhookClient | ZendeskClient:
         if name in self.clients:
             return self.clients[name]
-        env = self.rt.env
-        from listenpost.runtime import USER_AGENT
+        env = self.env
 
         if route.target == "webhook":
             cfg = route.webhook
@@ -202,7 +218,7 @@ class _Pass:
                     f"set {cfg.secret_env} to the webhook's shared signing secret", False
                 )
             client: WebhookClient | ZendeskClient = WebhookClient(
-                cfg.url, secret, cfg.timeout, USER_AGENT, self.transport
+                cfg.url, secret, cfg.timeout, self.user_agent, self.transport
             )
         else:
             cfg = route.zendesk
@@ -218,7 +234,7 @@ class _Pass:
                 env[cfg.email_env],
                 env[cfg.token_env],
                 cfg.timeout,
-                USER_AGENT,
+                self.user_agent,
                 self.transport,
             )
         self.clients[name] = client
@@ -227,7 +243,7 @@ class _Pass:
     def _retry(
         self, item: handoff.HandoffItem, where: str, reason: str, after: float | None
     ) -> None:
-        store = self.rt.store
+        store = self.store
         self.paused.add(item.channel)
         if after is not None:  # the receiver said when (429 Retry-After)
             until = self.now + timedelta(seconds=after)
@@ -252,8 +268,8 @@ class _Pass:
         until = self.now + SETUP_PAUSE
         log.error("%s: %s; holding this route's hand-offs until it is fixed", where, reason)
         self.paused.add(item.channel)
-        self.rt.store.mark_retry(item.id, reason, until)
-        self.rt.store.pause_channel(item.channel, until)
+        self.store.mark_retry(item.id, reason, until)
+        self.store.pause_channel(item.channel, until)
         self.report.retried += 1
         self.report.held.append(f"{item.route}: {reason}")
 
@@ -265,8 +281,8 @@ class _Pass:
             for r in self.routes.values()
             for name in ((r.webhook.secret_env,) if r.webhook else (r.zendesk.token_env,))
         ]
-        own = RedactSecrets([self.rt.env[n] for n in names if self.rt.env.get(n)])
-        return own.redact(self.rt.redactor.redact(text))
+        own = RedactSecrets([self.env[n] for n in names if self.env.get(n)])
+        return own.redact(self.redactor.redact(text))
 
     def close(self) -> None:
         for client in self.clients.values():

@@ -16,7 +16,7 @@ from alerts.render import escape, inert, network_name, safe_url
 from storage.records import StoredMention
 
 if TYPE_CHECKING:
-    from listenpost.settings_slack_app import SavedReply
+    from alerts.app_settings import SavedReply
 
 SHOWN = 3  # more than a few is a list to read, not a suggestion
 BODY_LIMIT = 2800  # a section holds 3000 characters; the name and the fences take the rest

@@ -4,7 +4,7 @@
 
 Each scenario is four weeks of ordinary seasonal traffic (a daily curve with a 9:00 bump,
 quieter weekends, hour-to-hour noise well beyond Poisson, 20 % negative) followed by a test week
-with one event in it, generated from a fixed seed per run. The detector (alerts/spike_detect.py,
+with one event in it, generated from a fixed seed per run. The detector (radar/detect.py,
 the same code the scheduler runs) is replayed window by window over the test week:
 
 - delay: minutes from the event's start to the end of the window that confirmed the spike
@@ -34,15 +34,15 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from alerts.spike_detect import (  # noqa: E402
+from bench.machine import cpu_model, usable_cores  # noqa: E402
+from radar.detect import (  # noqa: E402
     SENSITIVITIES,
     Counts,
     Judge,
     Params,
-    Track,
     advance,
 )
-from bench.machine import cpu_model, usable_cores  # noqa: E402
+from storage.spikes import Track  # noqa: E402
 
 WINDOW = timedelta(minutes=15)
 PER_HOUR = 4
@@ -263,10 +263,10 @@ def check_cost(per_day: float = BASE_PER_DAY) -> tuple[int, float]:
     import tempfile
 
     from alerts.console import ConsoleSender
-    from alerts.spike_watch import check
     from classifiers.triage import Triage
     from listeners.mention import Mention, Metrics
-    from listenpost.settings_radar import RadarSettings
+    from radar.settings import RadarSettings
+    from radar.watch import check
     from storage import Store
 
     series = generate(Scenario("cost", 0.75, None, per_day=per_day), seed=0)

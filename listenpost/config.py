@@ -17,13 +17,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from classifiers.triage import SENTIMENTS, URGENCIES
-from listeners import registry
-from listeners.base import SourceSettings, parse_duration
-from listeners.errors import NotConfigured
-from listeners.query import Query, QueryError, parse
-from listenpost.config_base import Strict
-from listenpost.settings_alerts import (
+from alerts.app_settings import SavedReply, SlackAppSettings
+from alerts.handoff_settings import RouteHandoff
+from alerts.settings import (
     DigestSettings,
     EscalateTo,
     FatigueSettings,
@@ -31,15 +27,21 @@ from listenpost.settings_alerts import (
     Sla,
     TimeZone,
 )
-from listenpost.settings_radar import RadarSettings
-from listenpost.settings_reports import BrandExtras, ReportSettings, RouteHandoff, check_brands
-from listenpost.settings_slack_app import SavedReply, SlackAppSettings
-from listenpost.settings_triage import (
+from classifiers.settings import (
     Categories,
     KeywordRuleSettings,
     Languages,
     SentimentModel,
 )
+from classifiers.triage import SENTIMENTS, URGENCIES
+from core.settings import Strict
+from listeners import registry
+from listeners.base import SourceSettings, parse_duration
+from listeners.errors import NotConfigured
+from listeners.query import Query, QueryError, parse
+from listenpost.settings_brands import BrandExtras, check_brands
+from radar.settings import RadarSettings
+from reports.settings import ReportSettings
 
 SETTINGS_ENV = "LISTENPOST_SETTINGS"
 DEFAULT_FILE = "settings.toml"
@@ -79,7 +81,7 @@ class StorageSettings(_Strict):
         return value
 
 
-class BrandSettings(BrandExtras):  # competitors, alerts, topics: settings_reports.py
+class BrandSettings(BrandExtras):  # competitors, alerts, topics: settings_brands.py
     name: str = Field(min_length=1)
     query: str = Field(min_length=1)
 
@@ -97,7 +99,7 @@ class BrandSettings(BrandExtras):  # competitors, alerts, topics: settings_repor
         return parse(self.query)
 
 
-class SlackSettings(SlackAppSettings):  # app_mode, http_*: settings_slack_app.py
+class SlackSettings(SlackAppSettings):  # app_mode, http_*: alerts/app_settings.py
     channel: str = "#brand-alerts"
     base_url: str | None = None
 
@@ -109,7 +111,7 @@ class SlackSettings(SlackAppSettings):  # app_mode, http_*: settings_slack_app.p
         return value
 
 
-class RouteSettings(RouteHandoff):  # target, webhook, zendesk: settings_reports.py
+class RouteSettings(RouteHandoff):  # target, webhook, zendesk: alerts/handoff_settings.py
     name: str
     min_reach: int | None = Field(default=None, ge=0)  # storage.stats.reach of the post
     channel: str | None = None
@@ -117,12 +119,12 @@ class RouteSettings(RouteHandoff):  # target, webhook, zendesk: settings_reports
     min_urgency: str | None = "high"
     brands: list[str] = Field(default_factory=list)
     networks: list[str] = Field(default_factory=list)
-    languages: Languages = Field(default_factory=list)  # settings_triage
-    categories: Categories = Field(default_factory=list)  # settings_triage
-    sla: Sla = None  # "30m" or { dm = "30m", comment = "1h", post = "24h" }: settings_alerts
-    quiet_hours: QuietHours = None  # "22:00-07:00" in `timezone`: settings_alerts
-    timezone: TimeZone = "UTC"  # settings_alerts
-    escalate_to: EscalateTo = None  # "#leads" or "<!subteam^S0123>": settings_alerts
+    languages: Languages = Field(default_factory=list)  # classifiers/settings.py
+    categories: Categories = Field(default_factory=list)  # classifiers/settings.py
+    sla: Sla = None  # "30m" or { dm = "30m", comment = "1h", post = "24h" }: alerts/settings.py
+    quiet_hours: QuietHours = None  # "22:00-07:00" in `timezone`: alerts/settings.py
+    timezone: TimeZone = "UTC"  # alerts/settings.py
+    escalate_to: EscalateTo = None  # "#leads" or "<!subteam^S0123>": alerts/settings.py
 
     @field_validator("sentiments")
     @classmethod
@@ -143,9 +145,9 @@ class RouteSettings(RouteHandoff):  # target, webhook, zendesk: settings_reports
 class AlertSettings(_Strict):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     routes: list[RouteSettings] = Field(default_factory=list)
-    fatigue: FatigueSettings = Field(default_factory=FatigueSettings)  # settings_alerts
-    digests: list[DigestSettings] = Field(default_factory=list)  # settings_alerts
-    replies: list[SavedReply] = Field(default_factory=list)  # settings_slack_app
+    fatigue: FatigueSettings = Field(default_factory=FatigueSettings)  # alerts/settings.py
+    digests: list[DigestSettings] = Field(default_factory=list)  # alerts/settings.py
+    replies: list[SavedReply] = Field(default_factory=list)  # alerts/app_settings.py
     # Posts older than this are stored and triaged but alert nobody (first polls, backfills).
     max_age: str = "24h"
 
@@ -162,8 +164,8 @@ class AlertSettings(_Strict):
 
 class ClassifierSettings(_Strict):
     batch_size: int = Field(default=32, ge=1, le=1024)
-    rules: list[KeywordRuleSettings] = Field(default_factory=list)  # team rules (settings_triage)
-    sentiment_model: SentimentModel = None  # bring your own HF model (settings_triage)
+    rules: list[KeywordRuleSettings] = Field(default_factory=list)  # classifiers/settings.py
+    sentiment_model: SentimentModel = None  # your own HF model: classifiers/settings.py
 
 
 class Settings(_Strict):
@@ -176,7 +178,7 @@ class Settings(_Strict):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
-    radar: RadarSettings = Field(default_factory=RadarSettings)  # settings_radar.py
+    radar: RadarSettings = Field(default_factory=RadarSettings)  # radar/settings.py
 
     @model_validator(mode="after")
     def _unique_brands(self) -> Settings:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from alerts.handoff import deliver_handoffs, queue_handoffs
+from alerts.handoff import HandoffReport, deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
 from classifiers.triage import TriageInput
@@ -20,8 +20,8 @@ from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimite
 from listeners.http import Budget
 from listeners.mention import Page
 from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
-from listenpost.runtime import Runtime
-from listenpost.settings_reports import brand_topics, silent_brands
+from listenpost.runtime import USER_AGENT, Runtime
+from listenpost.settings_brands import brand_topics, silent_brands
 from storage.cases import active_mutes, is_muted
 from storage.label_rows import overridden
 from storage.labels import labels_for
@@ -223,7 +223,7 @@ def route_pending(rt: Runtime, batch: int = 256) -> int:
             if (not quiet or set(m.brands) - quiet) and not is_muted(muted, m, now)
             for r in decide(m, rt.routes, rt.settings.alerts.max_age_delta, now)
         ]
-        alerts, handed_off = queue_handoffs(rt, alerts, now)  # webhook/zendesk routes
+        alerts, handed_off = queue_handoffs(rt.store, rt.routes, alerts, now)  # webhook, zendesk
         enqueued += handed_off + rt.store.enqueue_alerts(alerts, [m.id for m in pending])
     return enqueued
 
@@ -260,8 +260,14 @@ def deliver(rt: Runtime, now: datetime | None = None) -> DeliveryReport:
             policy=rt.settings.alerts.fatigue.policy(),
             digest_channels={d.channel for d in rt.settings.alerts.digests},
         )
-        deliver_handoffs(rt, now or utcnow())  # never raises; off unless a route hands off
+        hand_off(rt, now or utcnow())  # never raises; off unless a route hands off
         return report
+
+
+def hand_off(rt: Runtime, now: datetime | None = None) -> HandoffReport:
+    """One pass over due webhook and Zendesk hand-offs, with this process's secrets."""
+    routes = {r.name: r for r in rt.settings.alerts.routes}
+    return deliver_handoffs(rt.store, routes, rt.env, rt.redactor, USER_AGENT, now)
 
 
 def run_cycle(

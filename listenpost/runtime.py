@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from alerts.console import ConsoleSender
 from alerts.routes import Route
 from alerts.slack import SlackSender
+from core.secrets import RedactSecrets, secrets_from
 from listeners import registry
 from listeners.base import Listener
 from listeners.http import HttpClient
 from listenpost import __version__
 from listenpost.config import BrandSettings, Settings
-from listenpost.logs import RedactSecrets, secrets_from
 from storage import Store
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ class Runtime:
     @cached_property
     def triager(self) -> Triager:
         """Loaded on first use: polling alone should not pay the model's start-up time."""
+        from classifiers.settings import build_rules
         from classifiers.triager import Triager
-        from listenpost.settings_triage import build_rules
 
         classifier = self.settings.classifier
         return Triager(

@@ -1,4 +1,4 @@
-"""The long-running monitor: one APScheduler job per (brand, source), plus the outbox.
+"""The long-running monitor: the job table (listenpost/jobs.py) run by APScheduler.
 
 Jobs never sleep for rate limits: a RateLimited source records `disabled_until` and its next
 ticks return at once until then, so one throttled network never delays the others.
@@ -8,84 +8,41 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import signal
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from listenpost.pipeline import deliver, poll_source, process, utcnow
+from listenpost.jobs import table
+from listenpost.pipeline import utcnow
 from listenpost.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-OUTBOX_EVERY = timedelta(seconds=20)
-
-
-def _jitter(interval: timedelta) -> int:
-    """Up to 10 % of the interval (max 60 s) so many brands do not hit one API in lockstep."""
-    return int(min(60.0, interval.total_seconds() * 0.1))
-
-
-def poll_and_process(rt: Runtime, brand: str, source: str) -> None:
-    result = poll_source(rt, brand, source)
-    if result.new and not rt.stopping.is_set():  # what was stored is processed on next start
-        process(rt)
-
 
 def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> BackgroundScheduler:
+    """The enabled jobs of listenpost/jobs.py, each coalesced and never run twice at once."""
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone="UTC",
     )
     start_at = start_at or utcnow()
-    source_settings = rt.settings.source_settings()
-    for brand in rt.settings.brands:
-        for name in rt.listeners:
-            interval = source_settings[name].interval
-            scheduler.add_job(
-                poll_and_process,
-                "interval",
-                args=(rt, brand.name, name),
-                id=f"poll:{brand.name}:{name}",
-                name=f"poll {brand.name} on {name}",
-                seconds=int(interval.total_seconds()),
-                jitter=_jitter(interval),
-                # Spread the first runs over a few seconds instead of a thundering start.
-                next_run_time=start_at + timedelta(seconds=random.uniform(0, 3)),
-            )
-    scheduler.add_job(
-        process,
-        "interval",
-        args=(rt,),
-        id="outbox",
-        name="triage, route and deliver",
-        seconds=int(OUTBOX_EVERY.total_seconds()),
-        next_run_time=start_at + OUTBOX_EVERY,
-    )
-    pace = rt.settings.alerts.fatigue.policy().pace_window
-    scheduler.add_job(
-        deliver,
-        "interval",
-        args=(rt,),
-        id="deliver",
-        name="deliver queued alerts at the channels' pace",
-        seconds=max(1, round(pace.total_seconds())),
-        next_run_time=start_at + pace,
-    )
-    if rt.settings.radar.enabled and rt.settings.brands:
-        from alerts import spike_watch  # the crisis radar (issue 7)
-
-        spike_watch.schedule(scheduler, rt, start_at)
-    from alerts import followup  # SLA escalations and digests (issue 6)
-
-    followup.schedule(scheduler, rt, start_at)
-    from listenpost import report_schedule  # the monthly report into Slack (issue 7)
-
-    report_schedule.schedule(scheduler, rt, start_at)
+    for job in table(rt.settings):
+        if not job.enabled:
+            continue
+        scheduler.add_job(
+            job.run,
+            "interval",
+            args=(rt, *job.args),
+            id=job.id,
+            name=job.name,
+            seconds=int(job.every.total_seconds()),
+            jitter=int(job.jitter.total_seconds()) or None,
+            next_run_time=job.first_run(start_at),
+        )
     return scheduler
 
 
@@ -113,7 +70,10 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     )
     from alerts.app import start_for_run  # buttons and /listenpost (issue 6)
 
-    slack_app = start_for_run(rt.store, rt.settings.alerts, rt.env, rt.routes)
+    alerts = rt.settings.alerts
+    slack_app = start_for_run(
+        rt.store, alerts.slack, alerts.slack.base_url, rt.env, rt.routes, alerts.replies
+    )
     try:
         stop.wait()
     finally:

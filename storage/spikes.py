@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from alerts.spike_detect import ACTIVE, ENDED, PENDING, QUIET, Track
 from storage.label_rows import labels_in
 from storage.schema import mention_brands, mentions, spikes, triage
 
@@ -26,6 +25,24 @@ if TYPE_CHECKING:  # storage.store imports storage modules; only type checkers n
     from storage.store import Store
 
 _CHUNK = 500
+# A key's phase in the spike life cycle (radar/detect.py moves it on).
+QUIET, PENDING, ACTIVE, ENDED = "quiet", "pending", "active", "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """A key's place in the spike life cycle, persisted between checks."""
+
+    phase: str = QUIET
+    started_at: datetime | None = None  # first anomalous window of the crisis
+    confirmed_at: datetime | None = None
+    ended_at: datetime | None = None
+    pending_since: datetime | None = None  # first window of an unconfirmed run
+    streak: int = 0
+    calm: int = 0
+    peak: float = 0.0
+    peak_at: datetime | None = None
+    last_window: datetime | None = None  # start of the last window judged
 
 
 @dataclass(frozen=True, slots=True)

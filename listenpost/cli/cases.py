@@ -125,7 +125,7 @@ def _load(
 
 def to_csv(rows: list[tuple[Case, StoredMention | None]]) -> str:
     """RFC 4180 CSV (quoted where needed, CRLF rows) with formula-looking cells defused."""
-    from listenpost.report_csv import safe
+    from reports.csv import safe
 
     out = io.StringIO()
     writer = csv.writer(out)

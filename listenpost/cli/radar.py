@@ -39,12 +39,12 @@ def register(app: typer.Typer) -> None:
         if brand is not None:
             common.check_brands(settings, [brand])
         if check:
-            from alerts.spike_watch import run_for
+            from listenpost.jobs import radar_check
 
             common.need_brands(settings)
             rt = common.open_runtime(settings)
             try:
-                report = run_for(rt)
+                report = radar_check(rt)
             finally:
                 rt.close()
             common.console.print(

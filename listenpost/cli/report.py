@@ -3,18 +3,13 @@ topic tags in step with settings."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from listenpost.cli import common
-
-if TYPE_CHECKING:
-    from listenpost.report import Report
-    from listenpost.report_charts import Chart
 
 
 def when(text: str, now: datetime, option: str) -> datetime:
@@ -59,8 +54,8 @@ def register(app: typer.Typer) -> None:
 
         Tables in the terminal, charts in --html, the same data in --csv.
         """
-        from listenpost.report import build
-        from listenpost.report_terminal import show
+        from reports.build import build
+        from reports.terminal import show
 
         now = datetime.now(UTC)
         start = when(since, now, "--since")
@@ -79,10 +74,12 @@ def register(app: typer.Typer) -> None:
         show(built, common.console)
         try:
             if html is not None:
+                from reports.html import write_html
+
                 write_html(built, html)
                 common.console.print(f"HTML report: {html}", highlight=False, markup=False)
             if csv_dir is not None:
-                from listenpost.report_csv import write
+                from reports.csv import write
 
                 files = write(built, csv_dir)
                 common.console.print(
@@ -112,16 +109,3 @@ def register(app: typer.Typer) -> None:
         if done.pruned:
             line += f", {done.pruned} tag(s) of brands no longer configured removed"
         common.console.print(line, highlight=False, markup=False)
-
-
-def write_html(built: Report, path: Path, drawn: Sequence[Chart] | None = None) -> None:
-    """The page, with its charts (drawn here unless given), written in one go: a half-written
-    report is never left behind."""
-    from listenpost.report_charts import charts
-    from listenpost.report_html import render
-
-    text = render(built, charts(built) if drawn is None else drawn)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)

@@ -192,8 +192,8 @@ def eval_command(
 def _triager(settings: Settings) -> Triager:
     """The triager production would use: the settings' own rules and sentiment model."""
     from classifiers.hub_model import HubModelError
+    from classifiers.settings import build_rules
     from classifiers.triager import Triager
-    from listenpost.settings_triage import build_rules
 
     classifier = settings.classifier
     try:

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 from alerts import render as r
 from alerts.app import SlackApp, build_app
+from alerts.app_settings import SavedReply
 from alerts.routes import Route
 from fakes.slack import FakeSlack
 from fakes.slack_payloads import (
@@ -32,7 +33,6 @@ from fakes.slack_payloads import (
     signed_headers,
     slash_command,
 )
-from listenpost.settings_slack_app import SavedReply
 from storage import Store
 from storage.cases import active_mutes, events, get_case
 from storage.labels import labels_for

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from alerts.app_settings import SlackAppSettings
 from alerts.slash import COMMAND
-from listenpost.settings_slack_app import SlackAppSettings
 
 SLACK_DIR = Path(__file__).resolve().parents[2] / "slack"
 # chat.postMessage/chat.update, posting to public channels without an invite, the slash command,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from alerts.app_settings import SavedReply
 from alerts.replies import message, suggest
 from listenpost import config
-from listenpost.settings_slack_app import SavedReply
 from storage.records import StoredMention
 from tests.alerts.factories import stored, triage
 

@@ -14,10 +14,10 @@ from slack_sdk import WebClient
 
 from alerts import render as r
 from alerts.app import AppSetupError, SlackApp, build_app, from_settings
+from alerts.app_settings import SlackAppSettings
 from fakes.slack import APP_TOKEN, FakeSlack
 from fakes.slack_payloads import block_actions, button, slash_command
 from fakes.socket_mode import FakeSocketMode
-from listenpost.settings_slack_app import SlackAppSettings
 from storage import Store
 from storage.cases import active_mutes, get_case
 from tests.alerts.appkit import T0, eventually, post_alert

@@ -13,9 +13,9 @@ from alerts.console import ConsoleSender
 from alerts.digest import latest_period, send_due_digests
 from alerts.outbox import deliver_due
 from alerts.routes import Route
+from alerts.settings import DigestSettings
 from alerts.slack import SlackSender
 from fakes.slack import FakeSlack
-from listenpost.settings_alerts import DigestSettings
 from storage import Store, alerting, cases
 from tests.alerts.factories import triage
 from tests.alerts.queueing import T0, mention, queue

@@ -12,11 +12,11 @@ import pytest
 from classifiers.categories import RULES, SIGNAL_CATEGORY
 from classifiers.language import LanguageDetector
 from classifiers.rules import KeywordRule, apply_rules, handle
+from classifiers.settings import build_rules
 from classifiers.triage import CATEGORIES, TriageInput
 from classifiers.triager import Triager
 from listeners.query import parse
 from listenpost.config import Settings, SettingsError, load
-from listenpost.settings_triage import build_rules
 
 
 @dataclass

@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.handoff import deliver_handoffs
 from alerts.webhook import sign, verify
 from fakes.webhook import FakeWebhook
 from listeners.mention import Mention, Metrics
-from listenpost.pipeline import route_pending
+from listenpost.pipeline import hand_off, route_pending
 from listenpost.runtime import Runtime
 from storage import handoff
 from storage.records import StoredMention
@@ -60,7 +59,7 @@ def test_a_routed_mention_reaches_the_receiver_signed_once(
     assert route_pending(rt) == 1
     assert rt.store.due_alerts(_now()) == []  # not a Slack alert: the Slack pass never sees it
 
-    report = deliver_handoffs(rt)
+    report = hand_off(rt)
     assert (report.sent, report.failed, hook.rejected) == (1, 0, [])
     (body,) = hook.accepted
     assert body["mention"]["id"] == mid
@@ -72,7 +71,7 @@ def test_a_routed_mention_reaches_the_receiver_signed_once(
     assert request.headers["x-listenpost-delivery"] == f"listenpost-crm-{mid}"
     assert verify(SECRET, request.headers, request.body)  # what a receiver runs
 
-    assert deliver_handoffs(rt).sent == 0  # delivered is final
+    assert hand_off(rt).sent == 0  # delivered is final
     route_pending(rt)
     assert len(hook.attempts) == 1
     assert handoff.status(rt.store, mid, "crm")[0] == "delivered"
@@ -85,19 +84,19 @@ def test_a_500_is_retried_with_backoff_and_the_same_body(runtime: Build, hook: F
     hook.fail_next(500)
     t0 = _now()
 
-    first = deliver_handoffs(rt, t0)
+    first = hand_off(rt, t0)
     assert (first.sent, first.retried) == (0, 1)
     status, attempts, error, _ = handoff.status(rt.store, mid, "crm")
     assert (status, attempts) == ("pending", 1)
     assert "HTTP 500" in (error or "")
-    assert deliver_handoffs(rt, t0 + timedelta(seconds=10)).sent == 0  # backing off (30 s)
+    assert hand_off(rt, t0 + timedelta(seconds=10)).sent == 0  # backing off (30 s)
 
     # Reach changes while the hand-off waits; the retry still sends the first body.
     grown = rt.store.get_mention(mid)
     assert grown is not None
     rt.store.save_page("Acme", "reddit", [_repost(grown, followers=99_000)], None)
     assert rt.store.get_mention(mid).metrics.followers == 99_000  # type: ignore[union-attr]
-    assert deliver_handoffs(rt, t0 + timedelta(seconds=31)).sent == 1
+    assert hand_off(rt, t0 + timedelta(seconds=31)).sent == 1
     assert len(hook.accepted) == 1
     assert hook.attempts[0].body == hook.attempts[1].body
     assert (
@@ -113,11 +112,11 @@ def test_429_retry_after_holds_the_whole_target(runtime: Build, hook: FakeWebhoo
     hook.fail_next(429, {"Retry-After": "120"})
     t0 = _now()
 
-    report = deliver_handoffs(rt, t0)
+    report = hand_off(rt, t0)
     assert (report.sent, report.retried) == (0, 1)
     assert len(hook.attempts) == 1  # the second was not even tried: the receiver asked to wait
-    assert deliver_handoffs(rt, t0 + timedelta(seconds=119)).sent == 0
-    assert deliver_handoffs(rt, t0 + timedelta(seconds=121)).sent == 2
+    assert hand_off(rt, t0 + timedelta(seconds=119)).sent == 0
+    assert hand_off(rt, t0 + timedelta(seconds=121)).sent == 2
     assert {b["mention"]["id"] for b in hook.accepted} == {first, second}
 
 
@@ -133,7 +132,7 @@ def test_a_timeout_is_retried_not_lost(runtime: Build) -> None:
         )
         mid = routed_mention(rt)
         route_pending(rt)
-        assert deliver_handoffs(rt).retried == 1
+        assert hand_off(rt).retried == 1
     status, attempts, error, _ = handoff.status(rt.store, mid, "crm")
     assert (status, attempts, error) == ("pending", 1, "webhook crm: timed out")
 
@@ -151,7 +150,7 @@ def test_wrong_or_missing_secret_holds_without_leaking_it(
     )
     mid = routed_mention(rt)
     route_pending(rt)
-    report = deliver_handoffs(rt)
+    report = hand_off(rt)
     assert (report.sent, report.failed, hook.rejected) == (0, 0, ["bad signature"])
     status, _, error, _ = handoff.status(rt.store, mid, "crm")
     assert status == "pending"  # held for a person to fix the secret, not dropped
@@ -161,7 +160,7 @@ def test_wrong_or_missing_secret_holds_without_leaking_it(
     rt2 = runtime(_webhook_route(hook.url), {})
     routed_mention(rt2, 5, text="Acme is down")
     route_pending(rt2)
-    held = deliver_handoffs(rt2)
+    held = hand_off(rt2)
     assert held.sent == 0 and "set LISTENPOST_WEBHOOK_SECRET" in held.held[0]
     assert wrong not in caplog.text and SECRET not in caplog.text
     assert not any(wrong in str(v) for v in hook.attempts[0].headers.values())
@@ -172,7 +171,7 @@ def test_a_refused_payload_fails_for_good(runtime: Build, hook: FakeWebhook) -> 
     mid = routed_mention(rt)
     route_pending(rt)
     hook.fail_next(410)
-    assert deliver_handoffs(rt).failed == 1
+    assert hand_off(rt).failed == 1
     assert handoff.status(rt.store, mid, "crm")[0] == "failed"
 
 
@@ -182,7 +181,7 @@ def test_routes_without_a_handoff_target_stay_on_slack(runtime: Build, hook: Fak
     assert route_pending(rt) == 1
     (item,) = rt.store.due_alerts(_now())
     assert (item.route, item.channel) == ("team", "#team")
-    assert deliver_handoffs(rt).sent == 0
+    assert hand_off(rt).sent == 0
 
 
 def test_verify_rejects_stale_tampered_and_unsigned_requests() -> None:
@@ -211,5 +210,5 @@ def test_a_revoked_slack_token_does_not_hold_webhooks(runtime: Build, hook: Fake
     routed_mention(rt)
     route_pending(rt)
     rt.store.pause_channel(None, _now() + timedelta(minutes=10))  # what a dead Slack token does
-    assert deliver_handoffs(rt).sent == 1
+    assert hand_off(rt).sent == 1
     assert len(hook.accepted) == 1

@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from alerts.handoff import deliver_handoffs
 from fakes.zendesk import EMAIL, TOKEN, FakeZendesk
 from listeners.mention import Metrics
-from listenpost.pipeline import route_pending
+from listenpost.pipeline import hand_off, route_pending
 from storage import handoff
 from storage.schema import outbox
 from tests.handoff.conftest import Build
@@ -41,7 +40,7 @@ def test_a_ticket_is_opened_with_auth_priority_tags_and_external_id(
     rt = runtime(_route(zd.base_url), ENV)
     mid = routed_mention(rt, text="Acme billing charged me twice <b>", urgency="critical")
     assert route_pending(rt) == 1
-    report = deliver_handoffs(rt)
+    report = hand_off(rt)
     assert (report.sent, report.failed) == (1, 0)
 
     (created,) = zd.tickets
@@ -78,13 +77,13 @@ def test_a_retry_after_a_lost_answer_does_not_open_a_second_ticket(
     mid = routed_mention(rt)
     route_pending(rt)
     t0 = datetime.now(UTC)
-    deliver_handoffs(rt, t0)
+    hand_off(rt, t0)
     # As if the process died after Zendesk created the ticket but before we recorded it: the
     # row is still claimed ("sending") until its lease runs out.
     with rt.store.engine.begin() as conn:
         conn.execute(update(outbox).values(status="sending", ts=None))
-    assert deliver_handoffs(rt, t0 + timedelta(seconds=60)).sent == 0  # lease still held
-    assert deliver_handoffs(rt, t0 + timedelta(minutes=3)).sent == 1
+    assert hand_off(rt, t0 + timedelta(seconds=60)).sent == 0  # lease still held
+    assert hand_off(rt, t0 + timedelta(minutes=3)).sent == 1
     assert len(zd.tickets) == 1
     assert handoff.status(rt.store, mid, "support")[3] == "1"
 
@@ -95,12 +94,12 @@ def test_429_waits_for_retry_after_then_creates_once(runtime: Build, zd: FakeZen
     route_pending(rt)
     zd.fail_next(429, retry_after=93)
     t0 = datetime.now(UTC)
-    assert deliver_handoffs(rt, t0).retried == 1
+    assert hand_off(rt, t0).retried == 1
     status, attempts, error, _ = handoff.status(rt.store, mid, "support")
     assert (status, attempts) == ("pending", 1)
     assert "HTTP 429" in (error or "") and "Rate limit" in (error or "")
-    assert deliver_handoffs(rt, t0 + timedelta(seconds=90)).sent == 0
-    assert deliver_handoffs(rt, t0 + timedelta(seconds=94)).sent == 1
+    assert hand_off(rt, t0 + timedelta(seconds=90)).sent == 0
+    assert hand_off(rt, t0 + timedelta(seconds=94)).sent == 1
     assert len(zd.tickets) == 1
 
 
@@ -109,7 +108,7 @@ def test_422_fails_for_good_with_zendesks_reason(runtime: Build, zd: FakeZendesk
     mid = routed_mention(rt)
     route_pending(rt)
     zd.fail_next(422)
-    assert deliver_handoffs(rt).failed == 1
+    assert hand_off(rt).failed == 1
     status, _, error, _ = handoff.status(rt.store, mid, "support")
     assert status == "failed"
     assert "HTTP 422" in (error or "") and "Requester: is suspended" in (error or "")
@@ -123,7 +122,7 @@ def test_a_bad_token_holds_tickets_and_never_logs_it(
     rt = runtime(_route(zd.base_url), {"ZENDESK_EMAIL": EMAIL, "ZENDESK_API_TOKEN": wrong})
     mid = routed_mention(rt)
     route_pending(rt)
-    report = deliver_handoffs(rt)
+    report = hand_off(rt)
     assert (report.sent, report.failed, zd.tickets) == (0, 0, [])
     status, _, error, _ = handoff.status(rt.store, mid, "support")
     assert status == "pending" and "HTTP 401" in (error or "")
@@ -133,7 +132,7 @@ def test_a_bad_token_holds_tickets_and_never_logs_it(
     rt2 = runtime(_route(zd.base_url), {"ZENDESK_EMAIL": EMAIL})
     routed_mention(rt2, 2, text="Acme outage")
     route_pending(rt2)
-    held = deliver_handoffs(rt2)
+    held = hand_off(rt2)
     assert "set ZENDESK_API_TOKEN" in held.held[0]
 
 
@@ -145,7 +144,7 @@ def test_min_reach_sends_only_influencers(runtime: Build, zd: FakeZendesk) -> No
     engaged = Metrics(likes=9_000, reposts=2_000)  # no follower count: engagement is the reach
     viral = routed_mention(rt, 3, text="Acme lost data", metrics=engaged)
     assert route_pending(rt) == 2
-    deliver_handoffs(rt)
+    hand_off(rt)
     assert sorted(t["external_id"] for t in zd.tickets) == sorted(
         [f"listenpost-mention-{big}", f"listenpost-mention-{viral}"]
     )

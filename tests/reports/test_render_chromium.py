@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from listenpost.cli.report import write_html
 from listenpost.config import Settings
-from listenpost.report import build
+from reports.build import build
+from reports.html import write_html
 from storage import Store
 from tests.reports.conftest import END, START, XSS
 

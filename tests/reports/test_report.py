@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from listenpost.cli import app
 from listenpost.config import Settings
-from listenpost.report import Report, build
-from listenpost.report_charts import Chart, charts
-from listenpost.report_csv import safe
-from listenpost.report_html import render
+from reports.build import Report, build
+from reports.charts import Chart, charts
+from reports.csv import safe
+from reports.html import render
 from storage import Store
 from storage.stats import AuthorRow, CaseTimes
 from tests.reports.conftest import END, FORMULA, START, XSS

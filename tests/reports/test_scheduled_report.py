@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from listenpost.config import load
-from listenpost.report_schedule import last_period, send_due_report
-from listenpost.runtime import Runtime, build
-from storage import Store, report_log
 from fakes.slack import FakeSlack
+from listenpost.config import load
+from listenpost.runtime import Runtime, build
+from reports.schedule import last_period, send_due_report
+from storage import Store, report_log
 from tests.reports.conftest import SETTINGS, _fill
 
 NOVEMBER = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # October's report is due
@@ -41,6 +41,11 @@ def rt(tmp_path: Path, slack: FakeSlack) -> Iterator[Runtime]:
     runtime.close()
 
 
+def due(rt: Runtime, now: datetime) -> bool:
+    cfg = rt.settings
+    return send_due_report(rt.store, rt.sender, cfg.reports, cfg, rt.redactor, now)
+
+
 def test_periods_are_whole_months_and_iso_weeks() -> None:
     assert last_period("monthly", NOVEMBER) == (
         datetime(2026, 10, 1, tzinfo=UTC),
@@ -59,10 +64,10 @@ def test_the_report_is_posted_once_with_its_files_in_the_thread(
     rt: Runtime, slack: FakeSlack, tmp_path: Path
 ) -> None:
     slack.rate_limit(retry_after=30)  # Slack busy at the first try: nothing is marked sent
-    assert send_due_report(rt, NOVEMBER) is False
+    assert due(rt, NOVEMBER) is False
     assert slack.messages == []
 
-    assert send_due_report(rt, NOVEMBER) is True
+    assert due(rt, NOVEMBER) is True
     (summary,) = slack.messages
     assert summary["channel"] == "#marketing"
     assert "Monthly listening report: Acme" in summary["text"]
@@ -76,7 +81,7 @@ def test_the_report_is_posted_once_with_its_files_in_the_thread(
     assert png["data"].startswith(b"\x89PNG\r\n\x1a\n")
     assert (tmp_path / "reports" / "listenpost-monthly-2026-10-01.html").exists()
 
-    assert send_due_report(rt, NOVEMBER) is False  # already sent: never twice
+    assert due(rt, NOVEMBER) is False  # already sent: never twice
     assert len(slack.messages) == 1 and len(slack.files) == 2
 
 
@@ -87,13 +92,13 @@ def test_a_restart_after_the_summary_only_attaches_the_files(rt: Runtime, slack:
     )
     report_log.posted(rt.store, run.id, earlier.channel_id, earlier.ts)
 
-    assert send_due_report(rt, NOVEMBER) is True
+    assert due(rt, NOVEMBER) is True
     assert len(slack.messages) == 1  # no second summary
     assert [f["thread_ts"] for f in slack.files] == [earlier.ts, earlier.ts]
 
 
 def test_within_the_delay_the_period_before_is_the_one_due(rt: Runtime, slack: FakeSlack) -> None:
     just_after = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)  # delay is 1h: October not yet due
-    assert send_due_report(rt, just_after) is True  # ... so September's goes out
+    assert due(rt, just_after) is True  # ... so September's goes out
     assert "2026-09-01 to 2026-09-30" in slack.messages[0]["text"]
     assert "0 mentions" in slack.messages[0]["text"]

@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.spike_detect import ACTIVE, ENDED, PENDING, Track
 from listeners.mention import Mention, Metrics
 from storage import Store
 from storage.labels import add_label
 from storage.spikes import (
+    ACTIVE,
+    ENDED,
+    PENDING,
     SpikeRecord,
+    Track,
     delete_spike,
     first_seen,
     load_rows,

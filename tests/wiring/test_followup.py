@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from alerts import followup
 from alerts.outbox import deliver_due
 from fakes.slack import FakeSlack
-from listenpost import config
+from listenpost import config, jobs
 from listenpost.config import SettingsError
 from listenpost.runtime import build
 from listenpost.scheduler import build_scheduler
@@ -96,14 +95,14 @@ def test_jobs_escalate_and_send_digests_through_slack(tmp_path: Path, slack: Fak
     queue(rt.store, [mention(1)], routes=rt.routes)
     noon = T0 - timedelta(hours=3)  # 14:00 in Berlin: not quiet
     assert deliver_due(rt.store, rt.sender, now=noon, routes=rt.routes).sent == 1
-    assert followup.sla_tick(rt, now=noon + timedelta(minutes=31)) == 1
+    assert jobs.sla(rt, now=noon + timedelta(minutes=31)) == 1
     deliver_due(rt.store, rt.sender, now=noon + timedelta(minutes=31), routes=rt.routes)
     assert slack.messages[-1]["text"].startswith("<!subteam^S0LEADS> ⏰ SLA breached")
     (case,) = cases.list_cases(rt.store, breached=True)
     assert case.escalated_at is not None
 
     friday_evening = datetime(2024, 4, 5, 14, 30, tzinfo=UTC)  # Friday 16:30 in Berlin
-    assert followup.digest_tick(rt, now=friday_evening) == 1
-    assert followup.digest_tick(rt, now=friday_evening + timedelta(minutes=1)) == 0
+    assert jobs.digests(rt, now=friday_evening) == 1
+    assert jobs.digests(rt, now=friday_evening + timedelta(minutes=1)) == 0
     assert len(slack.files) == 1
     rt.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from listenpost.logs import RedactSecrets
+from core.secrets import RedactSecrets
 
 
 def render(

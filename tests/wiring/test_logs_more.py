@@ -7,7 +7,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from listenpost.logs import RedactSecrets
+from core.secrets import RedactSecrets
 
 KEY = "U4DMV*8nvpm3EOpvf69Rxw(("
 

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alerts.spike_detect import ACTIVE, Track
 from listenpost.cli import app
 from storage import Store, cases
-from storage.spikes import SpikeRecord, save_spike
+from storage.spikes import ACTIVE, SpikeRecord, Track, save_spike
 from tests.alerts.factories import triage
 from tests.alerts.queueing import mention
 from tests.wiring.conftest import settings_text

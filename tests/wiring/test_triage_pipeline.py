@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from classifiers.settings import build_rules
 from classifiers.triager import Triager
 from fakes.hackernews import FakeHackerNews, story
 from fakes.slack import FakeSlack
@@ -13,7 +14,6 @@ from listeners.http import HttpClient
 from listenpost import config
 from listenpost.pipeline import poll_source, process
 from listenpost.runtime import Runtime, build
-from listenpost.settings_triage import build_rules
 from storage.labels import add_label, labels_for
 from tests.wiring.conftest import settings_text
 

@@ -18,14 +18,13 @@ from listeners.base import parse_duration
 from storage import report_log
 
 if TYPE_CHECKING:
-    from apscheduler.schedulers.base import BaseScheduler
-
-    from listenpost.report import Report
-    from listenpost.runtime import Runtime
+    from alerts.sender import Sender
+    from core.secrets import RedactSecrets
+    from reports.build import Report
+    from reports.settings import ReportSettings
+    from storage import Store
 
 log = logging.getLogger(__name__)
-
-CHECK_EVERY = timedelta(hours=1)
 
 
 def last_period(every: str, now: datetime) -> tuple[datetime, datetime]:
@@ -39,27 +38,19 @@ def last_period(every: str, now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
-def schedule(scheduler: BaseScheduler, rt: Runtime, start_at: datetime) -> None:
-    """Add the hourly check (a no-op unless `[reports] slack_channel` is set)."""
-    if not rt.settings.reports.slack_channel:
-        return
-    scheduler.add_job(
-        send_due_report,
-        "interval",
-        args=(rt,),
-        id="report",
-        name=f"{rt.settings.reports.every} report",
-        seconds=int(CHECK_EVERY.total_seconds()),
-        next_run_time=start_at + timedelta(minutes=1),
-    )
-
-
-def send_due_report(rt: Runtime, now: datetime | None = None) -> bool:
+def send_due_report(
+    store: Store,
+    sender: Sender,
+    cfg: ReportSettings,
+    configured: object,
+    redactor: RedactSecrets,
+    now: datetime | None = None,
+) -> bool:
     """Post the last period's report if it is due and not sent yet; True when it went out.
+    `configured` holds the `[[brands]]` entries (`.brands`) the report picks its brands from.
 
     Never raises: a Slack outage or a full disk is logged and retried at the next check.
     """
-    cfg = rt.settings.reports
     if not cfg.slack_channel:
         return False
     now = now or datetime.now(UTC)
@@ -67,30 +58,36 @@ def send_due_report(rt: Runtime, now: datetime | None = None) -> bool:
     if now < end + parse_duration(cfg.delay):  # just ended: the one before is the one due
         start, end = last_period(cfg.every, start)
     try:
-        run = report_log.claim(rt.store, cfg.slack_channel, f"report:{cfg.every}", start)
+        run = report_log.claim(store, cfg.slack_channel, f"report:{cfg.every}", start)
         if run.sent_at is not None:
             return False
-        _send(rt, run, start, end, now)
+        _send(store, sender, cfg, configured, run, start, end, now)
     except Exception as exc:
         log.error(
             "%s report for %s not sent (retried in an hour): %s",
             cfg.every,
             start.date(),
-            rt.redactor.redact(str(exc) or type(exc).__name__),
+            redactor.redact(str(exc) or type(exc).__name__),
         )
         return False
     return True
 
 
 def _send(
-    rt: Runtime, run: report_log.ReportRun, start: datetime, end: datetime, now: datetime
+    store: Store,
+    sender: Sender,
+    cfg: ReportSettings,
+    configured: object,
+    run: report_log.ReportRun,
+    start: datetime,
+    end: datetime,
+    now: datetime,
 ) -> None:
-    from listenpost.cli.report import write_html
-    from listenpost.report import build
-    from listenpost.report_charts import charts
+    from reports.build import build
+    from reports.charts import charts
+    from reports.html import write_html
 
-    cfg = rt.settings.reports
-    built = build(rt.store, rt.settings, start, end, cfg.brands or None)
+    built = build(store, configured, start, end, cfg.brands or None)
     folder = Path(cfg.dir)
     stem = f"listenpost-{cfg.every}-{start:%Y-%m-%d}"
     html = folder / f"{stem}.html"
@@ -103,22 +100,22 @@ def _send(
     channel_id, ts = run.channel_id, run.ts
     if ts is None:
         text, blocks = summary(built, cfg.every)
-        delivery = rt.sender.send(cfg.slack_channel, text, blocks)
+        delivery = sender.send(cfg.slack_channel, text, blocks)
         channel_id, ts = delivery.channel_id, delivery.ts
-        report_log.posted(rt.store, run.id, channel_id, ts)
+        report_log.posted(store, run.id, channel_id, ts)
     target = channel_id or cfg.slack_channel  # files are shared by channel id where Slack gave one
     title = f"listenpost {cfg.every} report {start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}"
-    rt.sender.upload_file(target, html, title, None, ts)
+    sender.upload_file(target, html, title, None, ts)
     if volume is not None:
-        rt.sender.upload_file(target, png, "Mentions over time", None, ts)
-    report_log.sent(rt.store, run.id, now)
+        sender.upload_file(target, png, "Mentions over time", None, ts)
+    report_log.sent(store, run.id, now)
     log.info("%s report for %s posted to %s", cfg.every, start.date(), cfg.slack_channel)
 
 
 def summary(report: Report, every: str) -> tuple[str, list[dict[str, object]]]:
     """The message the files hang under: the headline numbers, Slack-escaped."""
     from alerts.render import escape
-    from listenpost.report import duration, percent
+    from reports.build import duration, percent
 
     totals = report.totals.values()
     mentions = sum(t.total for t in totals)

@@ -1,8 +1,8 @@
 """The numbers behind `listenpost report`: gathered once, then printed, drawn or exported.
 
 Everything comes from storage/stats.py, so the terminal tables, the HTML report, the CSV files
-and the Slack digest can never disagree. Rendering lives next door (report_html.py,
-report_charts.py, report_csv.py, report_terminal.py).
+and the Slack digest can never disagree. Rendering lives next door (html.py,
+charts.py, csv.py, terminal.py).
 """
 
 from __future__ import annotations

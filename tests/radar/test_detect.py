@@ -9,20 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.spike_detect import (
-    ACTIVE,
-    ENDED,
-    PENDING,
-    QUIET,
-    Counts,
-    Judge,
-    Params,
-    Track,
-    advance,
-    align,
-    needed_ranges,
-    tail,
-)
+from radar.detect import Counts, Judge, Params, advance, align, needed_ranges, tail
+from storage.spikes import ACTIVE, ENDED, PENDING, QUIET, Track
 
 W = timedelta(minutes=15)
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday; history starts here

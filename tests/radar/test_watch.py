@@ -14,11 +14,14 @@ from rich.console import Console
 
 from alerts.console import ConsoleSender
 from alerts.slack import SlackSender
-from alerts.spike_watch import RadarReport, check, schedule
 from classifiers.triage import Triage
 from fakes.slack import FakeSlack
 from listeners.mention import Mention, Metrics
-from listenpost.settings_radar import RadarSettings
+from listenpost.config import BrandSettings, Settings, StorageSettings
+from listenpost.runtime import build
+from listenpost.scheduler import build_scheduler
+from radar.settings import RadarSettings
+from radar.watch import RadarReport, check
 from storage import Store
 from storage.spikes import open_spikes, recent_spikes
 
@@ -258,19 +261,20 @@ def test_post_text_in_the_alert_is_inert(
     assert "<!channel>" not in alert["text"]
 
 
-def test_the_job_runs_every_window_just_after_it_closes() -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    class Rt:
-        class settings:
-            radar = RadarSettings(window="15m", lag="2m")
-
-    scheduler = BackgroundScheduler(timezone="UTC")
-    schedule(scheduler, Rt(), datetime(2026, 6, 3, 14, 7, 30, tzinfo=UTC))  # type: ignore[arg-type]
-    [job] = scheduler.get_jobs()
+def test_the_job_runs_every_window_just_after_it_closes(tmp_path: Path) -> None:
+    settings = Settings(
+        storage=StorageSettings(url=f"sqlite:///{tmp_path / 'lp.db'}"),
+        brands=[BrandSettings(name="Acme", query="acme")],
+        sources={},
+        radar=RadarSettings(window="15m", lag="2m"),
+    )
+    rt = build(settings, {})
+    scheduler = build_scheduler(rt, datetime(2026, 6, 3, 14, 7, 30, tzinfo=UTC))
+    [job] = [j for j in scheduler.get_jobs() if j.id == "radar"]
     assert job.id == "radar"
     assert job.trigger.interval == W
     assert job.next_run_time == datetime(2026, 6, 3, 14, 17, tzinfo=UTC)  # 14:15 + lag
+    rt.close()
 
 
 def test_without_slack_the_terminal_shows_the_alert_once_then_only_the_news(store: Store) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Sequence
 from html import escape
+from pathlib import Path
 
-from listenpost.report import (
+from reports.build import (
     CASE_COLUMNS,
     SHARE_COLUMNS,
     Report,
@@ -20,7 +21,7 @@ from listenpost.report import (
     percent,
     share_rows,
 )
-from listenpost.report_charts import Chart
+from reports.charts import Chart, charts
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -182,3 +183,13 @@ def _cell(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return escape(str(value))
+
+
+def write_html(built: Report, path: Path, drawn: Sequence[Chart] | None = None) -> None:
+    """The page, with its charts (drawn here unless given), written in one go: a half-written
+    report is never left behind."""
+    text = render(built, charts(built) if drawn is None else drawn)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)

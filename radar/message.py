@@ -44,7 +44,7 @@ class TopPost:
 
 @dataclass(frozen=True, slots=True)
 class SpikeView:
-    """Everything the message shows, computed from the database by spike_watch."""
+    """Everything the message shows, computed from the database by radar.watch."""
 
     spike_id: int
     brand: str

@@ -10,11 +10,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from alerts.spike_detect import HOUR, SENSITIVITIES, Params
 from classifiers.triage import CATEGORIES
+from core.settings import Strict
 from listeners.base import parse_duration
 from listeners.query import QueryError, parse
-from listenpost.config_base import Strict
+from radar.detect import HOUR, SENSITIVITIES, Params
 
 Scope = Literal["brand", "category", "term"]
 # The categories whose sudden rise is news for the team; praise and job posts are not crises.

@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from storage.spikes import ACTIVE, ENDED, PENDING, QUIET, Track
+
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -41,7 +43,6 @@ SENSITIVITIES: dict[str, tuple[float, float]] = {
     "medium": (1e-4, 2.0),
     "high": (1e-3, 1.5),
 }
-QUIET, PENDING, ACTIVE, ENDED = "quiet", "pending", "active", "ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,22 +141,6 @@ class Reading:
     @property
     def negative_share(self) -> float | None:
         return self.observed.negative / self.observed.total if self.observed.total else None
-
-
-@dataclass(frozen=True, slots=True)
-class Track:
-    """A key's place in the spike life cycle, persisted between checks."""
-
-    phase: str = QUIET
-    started_at: datetime | None = None  # first anomalous window of the crisis
-    confirmed_at: datetime | None = None
-    ended_at: datetime | None = None
-    pending_since: datetime | None = None  # first window of an unconfirmed run
-    streak: int = 0
-    calm: int = 0
-    peak: float = 0.0
-    peak_at: datetime | None = None
-    last_window: datetime | None = None  # start of the last window judged
 
 
 def align(t: datetime, window: timedelta) -> datetime:

@@ -19,8 +19,8 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from classifiers.rules import KeywordRule
 from classifiers.triage import CATEGORIES, URGENCIES
+from core.settings import Strict
 from listeners.query import QueryError, parse
-from listenpost.config_base import Strict
 
 
 def _language_codes(value: list[str]) -> list[str]:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from listenpost.report import Report
+from reports.build import Report
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -1,21 +1,18 @@
-"""Settings for competitors, topics, reports and hand-offs (webhook, Zendesk).
+"""Settings for hand-offs: a route's `target` and its `[alerts.routes.webhook]` or
+`[alerts.routes.zendesk]` table, delivered by alerts/handoff.py.
 
-Kept out of config.py so the tables can grow without touching the shared file; config.py only
-mixes them in. Everything here is off unless configured.
+config.py only mixes them into a route. Everything here is off unless configured.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from listeners.base import parse_duration
-from listeners.query import Query, QueryError, parse
-from listenpost.config_base import Strict
+from core.settings import Strict
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -36,63 +33,6 @@ def _env_name(value: str) -> str:
             "(like LISTENPOST_WEBHOOK_SECRET), never the secret itself"
         )
     return value
-
-
-class BrandExtras(Strict):
-    """What a [[brands]] entry may add: competitors to compare with, topics to tag, and whether
-    its mentions may page the team at all (a competitor's outage is news, not an incident)."""
-
-    competitors: list[str] = Field(default_factory=list)
-    alerts: bool = True
-    topics: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("topics")
-    @classmethod
-    def _topics_parse(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, query in value.items():
-            if not name.strip():
-                raise ValueError("topic names must not be empty")
-            if len(name) > 255:
-                raise ValueError(f"topic name {name[:40]!r}... is longer than 255 characters")
-            try:
-                parse(query)
-            except QueryError as exc:
-                raise ValueError(f"topic {name!r}: query does not parse: {exc}") from None
-        return value
-
-    @property
-    def topic_queries(self) -> dict[str, Query]:
-        return {name: parse(query) for name, query in self.topics.items()}
-
-
-def brand_topics(settings: object, brand: str) -> dict[str, Query]:
-    """The parsed topics of `brand` ({} for a brand no longer configured)."""
-    for b in getattr(settings, "brands", ()):
-        if b.name == brand:
-            return b.topic_queries
-    return {}
-
-
-def silent_brands(settings: object) -> set[str]:
-    """Brands with `alerts = false`: a mention only of these pages nobody."""
-    return {b.name for b in getattr(settings, "brands", ()) if not b.alerts}
-
-
-def check_brands(brands: Sequence[BrandExtras], reports: ReportSettings) -> None:
-    """Every competitor, and every brand a scheduled report covers, is a configured brand."""
-    names = [getattr(b, "name", "") for b in brands]
-    for name in reports.brands:
-        if name not in names:
-            raise ValueError(f"reports.brands: {name!r} is not a configured brand")
-    for i, brand in enumerate(brands):
-        for other in brand.competitors:
-            if other == names[i]:
-                raise ValueError(f"brands[{i}] ({names[i]!r}): a brand is not its own competitor")
-            if other not in names:
-                raise ValueError(
-                    f"brands[{i}] ({names[i]!r}): competitor {other!r} is not a configured "
-                    "brand; add it as a [[brands]] entry (with alerts = false to keep it quiet)"
-                )
 
 
 class WebhookSettings(Strict):
@@ -166,20 +106,3 @@ class RouteHandoff(Strict):
             if self.target != kind and table is not None:
                 raise ValueError(f"a {kind} table is set but target is {self.target!r}")
         return self
-
-
-class ReportSettings(Strict):
-    """A report posted to Slack on a schedule (off unless `slack_channel` is set)."""
-
-    slack_channel: str | None = None
-    every: Literal["weekly", "monthly"] = "monthly"
-    brands: list[str] = Field(default_factory=list)  # empty: every brand that alerts
-    dir: str = "reports"  # where the files are written before upload (and kept)
-    # How late after the period ends the report goes out (data from slow sources arrives).
-    delay: str = "1h"
-
-    @field_validator("delay")
-    @classmethod
-    def _delay(cls, value: str) -> str:
-        parse_duration(value)
-        return value

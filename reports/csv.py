@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from listenpost.report import Report
+from reports.build import Report
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -24,7 +24,9 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from alerts.sender import DeliveryFailed, RetryLater, Sender
-from alerts.spike_alert import (
+from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields, parse
+from radar.detect import Counts, Judge, Params, Reading, advance, align, needed_ranges
+from radar.message import (
     SpikeView,
     TopPost,
     also_reply,
@@ -36,26 +38,16 @@ from alerts.spike_alert import (
     reopened_reply,
     reply,
 )
-from alerts.spike_detect import (
+from radar.settings import RadarSettings
+from radar.terms import over_represented
+from storage.spikes import (
     ACTIVE,
     ENDED,
     PENDING,
     QUIET,
-    Counts,
-    Judge,
-    Params,
-    Reading,
-    Track,
-    advance,
-    align,
-    needed_ranges,
-)
-from alerts.spike_terms import over_represented
-from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields, parse
-from listenpost.settings_radar import RadarSettings
-from storage.spikes import (
     RadarRow,
     SpikeRecord,
+    Track,
     delete_spike,
     first_seen,
     load_rows,
@@ -65,9 +57,6 @@ from storage.spikes import (
 from storage.stats import reach
 
 if TYPE_CHECKING:
-    from apscheduler.schedulers.base import BaseScheduler
-
-    from listenpost.runtime import Runtime
     from storage import Store
 
 log = logging.getLogger(__name__)
@@ -488,27 +477,9 @@ class _Check:
         )
 
 
-def run_for(rt: Runtime, now: datetime | None = None) -> RadarReport:
-    """The scheduled job: every configured brand, alerts to `[radar] channel` or the default."""
-    settings = rt.settings
-    brands = {b.name: b.query for b in settings.brands}
-    report = check(rt.store, rt.sender, settings.radar, brands, settings.alerts.slack.channel, now)
-    if report.failures:
-        log.warning("radar: %d problem(s): %s", len(report.failures), "; ".join(report.failures))
-    return report
 
-
-def schedule(scheduler: BaseScheduler, rt: Runtime, start_at: datetime) -> None:
-    """One job a window, a little after each window closes (`lag`), so it judges full windows."""
-    radar = rt.settings.radar
+def next_check(after: datetime, radar: RadarSettings) -> datetime:
+    """The first check after `after`: once the window open then has closed, plus `lag`, so it
+    judges full windows."""
     window = radar.window_delta
-    first = align(start_at, window) + window + radar.lag_delta
-    scheduler.add_job(
-        run_for,
-        "interval",
-        args=(rt,),
-        id="radar",
-        name="crisis radar",
-        seconds=int(window.total_seconds()),
-        next_run_time=first,
-    )
+    return align(after, window) + window + radar.lag_delta

@@ -8,13 +8,13 @@ from pathlib import Path
 from rich.console import Console
 from typer.testing import CliRunner
 
-from alerts.spike_detect import ACTIVE, ENDED, Track, align
 from fakes.slack import FakeSlack
 from listenpost.cli import app
 from listenpost.cli.radar import table
+from radar.detect import align
 from storage import Store
-from storage.spikes import SpikeRecord, recent_spikes, save_spike
-from tests.alerts.test_spike_watch import mention, store_posts, verdict
+from storage.spikes import ACTIVE, ENDED, SpikeRecord, Track, recent_spikes, save_spike
+from tests.radar.test_watch import mention, store_posts, verdict
 
 runner = CliRunner()
 T = datetime(2026, 6, 3, 14, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from listenpost.report import (
+from reports.build import (
     CASE_COLUMNS,
     SHARE_COLUMNS,
     Report,

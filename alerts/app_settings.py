@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from classifiers.triage import CATEGORIES
-from listenpost.config_base import Strict
+from core.settings import Strict
 
 
 class SlackAppSettings(Strict):
