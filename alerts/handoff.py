@@ -23,7 +23,6 @@ from alerts.zendesk import ZendeskClient, ticket
 from listenpost.logs import RedactSecrets
 from storage import handoff
 from storage.records import StoredMention
-from storage.stats import reach
 
 if TYPE_CHECKING:
     from listenpost.runtime import Runtime
@@ -92,7 +91,7 @@ def payload(mention: StoredMention, route: str, delivery_id: str) -> dict[str, A
                 "reposts": m.reposts,
                 "replies": m.replies,
             },
-            "reach": reach(m.followers, m.likes, m.reposts),
+            "reach": m.reach(),
             "duplicate_of": mention.duplicate_of,
         },
         "triage": None

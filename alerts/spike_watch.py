@@ -51,6 +51,7 @@ from alerts.spike_detect import (
     needed_ranges,
 )
 from alerts.spike_terms import over_represented
+from core.mention import Metrics
 from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields, parse
 from listenpost.settings_radar import RadarSettings
 from storage.spikes import (
@@ -62,7 +63,6 @@ from storage.spikes import (
     open_spikes,
     save_spike,
 )
-from storage.stats import reach
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -161,6 +161,10 @@ def track_ended_quietly(record: SpikeRecord, events: Sequence[str]) -> bool:
         and not record.details.get("replies")
         and bool(record.details.get("posted") or record.details.get("folded_into"))
     )
+
+
+def _reach(row: RadarRow) -> int:
+    return Metrics(followers=row.followers, likes=row.likes, reposts=row.reposts).reach()
 
 
 def _words(query: Query) -> tuple[str, ...]:
@@ -434,10 +438,7 @@ class _Check:
         usual = [r for r in before if r.sentiment is not None]
         top = sorted(
             during,
-            key=lambda r: (
-                reach(r.followers, r.likes, r.reposts),
-                (r.likes or 0) + (r.reposts or 0),
-            ),
+            key=lambda r: (_reach(r), (r.likes or 0) + (r.reposts or 0)),
             reverse=True,
         )[:TOP_POSTS]
         expected = last.expected
@@ -478,7 +479,7 @@ class _Check:
                     author=r.author,
                     url=r.url,
                     text=" ".join(t for t in (r.title, r.text) if t),
-                    reach=reach(r.followers, r.likes, r.reposts),
+                    reach=_reach(r),
                     followers=r.followers,
                     likes=r.likes,
                     reposts=r.reposts,

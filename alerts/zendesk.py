@@ -22,7 +22,6 @@ import httpx
 
 from alerts import http_delivery
 from storage.records import StoredMention
-from storage.stats import reach
 
 # Our urgency -> Zendesk's ticket priority.
 PRIORITY = {"critical": "urgent", "high": "high", "medium": "normal", "low": "low"}
@@ -55,7 +54,7 @@ def ticket(mention: StoredMention, route: str, extra_tags: Sequence[str] = ()) -
         f"Link: {mention.url}",
         f"Author: {mention.author} on {mention.network}",
         f"Posted: {mention.created_at:%Y-%m-%d %H:%M} UTC",
-        f"Reach: {reach(m.followers, m.likes, m.reposts):,} "
+        f"Reach: {m.reach():,} "
         f"(followers {m.followers if m.followers is not None else '—'}, "
         f"likes {m.likes if m.likes is not None else '—'}, "
         f"reposts {m.reposts if m.reposts is not None else '—'})",

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from core.mention import Mention
 from listeners.errors import NotConfigured
 from listeners.http import HttpClient
-from listeners.mention import Page
 from listeners.query import Query
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
@@ -49,6 +50,19 @@ class SourceSettings(BaseModel):
     @property
     def interval(self) -> timedelta:
         return parse_duration(self.every)
+
+
+@dataclass(slots=True)
+class Page:
+    """One batch of mentions that is committed in one transaction.
+
+    `cursor` is the value to persist *after* these mentions are committed; None keeps the cursor
+    where it was. Listeners that page newest-first only set it on the last page, so a process
+    killed mid-cycle re-fetches from the old cursor and loses nothing.
+    """
+
+    mentions: list[Mention]
+    cursor: str | None = None
 
 
 class Listener(ABC):

@@ -27,10 +27,10 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured
 from listeners.http import Budget, HttpClient, read_model
-from listeners.mention import Mention, Metrics, Page
 from listeners.query import Atom, Handle, Hashtag, Phrase, Query, Word, alternatives, fields
 from listeners.watermark import Watermark
 

@@ -28,8 +28,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from listeners.base import Listener, SourceSettings
-from listeners.mention import Mention, Metrics, Page
+from core.mention import Mention, Metrics
+from listeners.base import Listener, Page, SourceSettings
 from listeners.meta_graph import (
     GRAPH_URL,
     Author,

@@ -17,9 +17,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from listeners.base import Listener, Page, SourceSettings
 from listeners.http import read_model
-from listeners.mention import Mention, Metrics, Page
 from listeners.query import Query, fields, to_algolia
 from listeners.text import html_to_text
 from listeners.watermark import Watermark

@@ -39,10 +39,10 @@ from pydantic import (
     model_validator,
 )
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, read_model
-from listeners.mention import Mention, Metrics, Page
 from listeners.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word, alternatives
 from listeners.query import fields as join_fields
 from listeners.text import html_to_text

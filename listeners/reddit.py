@@ -18,10 +18,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, MalformedResponse, NotConfigured
 from listeners.http import HttpClient, read_model
-from listeners.mention import Mention, Metrics, Page
 from listeners.query import Query, fields, to_reddit
 from listeners.watermark import Watermark
 

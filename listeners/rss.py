@@ -24,9 +24,9 @@ import feedparser
 import httpx
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import ListenerError, MalformedResponse, first_of
-from listeners.mention import Mention, Page
 from listeners.query import Query, fields, to_google_news
 from listeners.text import html_to_text
 

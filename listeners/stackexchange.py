@@ -28,10 +28,10 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, RateLimited
 from listeners.http import Budget, read_model
-from listeners.mention import Mention, Metrics, Page
 from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields
 from listeners.text import html_to_text
 from listeners.watermark import Watermark

@@ -59,10 +59,10 @@ from pydantic import (
     model_validator,
 )
 
-from listeners.base import Listener, SourceSettings, parse_duration
+from core.mention import Mention
+from listeners.base import Listener, Page, SourceSettings, parse_duration
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited, first_of
 from listeners.http import DEFAULT_RATE_LIMIT_WAIT, USER_AGENT, retry_after
-from listeners.mention import Mention, Page
 from listeners.query import Query, fields
 
 log = logging.getLogger(__name__)

@@ -32,10 +32,10 @@ import requests
 import tweepy
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, HttpClient, read_model
-from listeners.mention import Mention, Metrics, Page
 from listeners.query import And, Node, Not, Or, Query, QueryError, Syntax, fields, render
 
 log = logging.getLogger(__name__)

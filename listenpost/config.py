@@ -111,7 +111,7 @@ class SlackSettings(SlackAppSettings):  # app_mode, http_*: settings_slack_app.p
 
 class RouteSettings(RouteHandoff):  # target, webhook, zendesk: settings_reports.py
     name: str
-    min_reach: int | None = Field(default=None, ge=0)  # storage.stats.reach of the post
+    min_reach: int | None = Field(default=None, ge=0)  # Metrics.reach of the post
     channel: str | None = None
     sentiments: list[str] = Field(default_factory=lambda: ["negative"])
     min_urgency: str | None = "high"

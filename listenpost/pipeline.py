@@ -16,9 +16,9 @@ from alerts.handoff import deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
 from classifiers.triage import TriageInput
+from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget
-from listeners.mention import Page
 from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
 from listenpost.runtime import Runtime
 from listenpost.settings_reports import brand_topics, silent_brands
@@ -169,7 +169,7 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
         items = [
             TriageInput(
                 text=" ".join(t for t in (m.title, m.text) if t),
-                reach=m.metrics.followers or 0,
+                reach=m.metrics.reach(),
                 brand_terms=tuple(_brand_terms(rt, m.brands)),
                 author=m.author,
                 network=m.network,

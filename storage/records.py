@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from classifiers.triage import Triage
-from listeners.mention import Metrics
+from core.mention import Metrics
 
 
 @dataclass(frozen=True, slots=True)

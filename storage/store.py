@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
 from storage import db
 from storage.alerting import SLACK_KINDS, link_threads, slack_ready
 from storage.ingest import save_mentions

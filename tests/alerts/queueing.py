@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from alerts.routes import Route, decide
 from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
 from storage import Store
 from storage.schema import outbox
 from tests.alerts.factories import triage

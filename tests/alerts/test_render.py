@@ -6,7 +6,7 @@ import re
 import pytest
 
 from alerts.render import escape, humanize, inert, render, safe_url
-from listeners.mention import Metrics
+from core.mention import Metrics
 from tests.alerts.factories import stored, triage
 from tests.fakes.slack import block_problems
 

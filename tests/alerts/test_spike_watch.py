@@ -16,7 +16,7 @@ from alerts.console import ConsoleSender
 from alerts.slack import SlackSender
 from alerts.spike_watch import RadarReport, check, schedule
 from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
 from listenpost.settings_radar import RadarSettings
 from storage import Store
 from storage.spikes import open_spikes, recent_spikes

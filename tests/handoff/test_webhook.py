@@ -11,7 +11,7 @@ import pytest
 
 from alerts.handoff import deliver_handoffs
 from alerts.webhook import sign, verify
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
 from listenpost.pipeline import route_pending
 from listenpost.runtime import Runtime
 from storage import handoff

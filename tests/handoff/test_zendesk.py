@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from alerts.handoff import deliver_handoffs
-from listeners.mention import Metrics
+from core.mention import Metrics
 from listenpost.pipeline import route_pending
 from storage import handoff
 from storage.schema import outbox

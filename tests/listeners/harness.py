@@ -22,14 +22,14 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention
+from listeners.base import Listener, Page, SourceSettings
 from listeners.bluesky import BlueskyListener, BlueskySettings
 from listeners.facebook import FacebookListener, FacebookSettings
 from listeners.hackernews import HackerNewsListener, HackerNewsSettings
 from listeners.http import HttpClient
 from listeners.instagram import InstagramListener, InstagramSettings
 from listeners.mastodon import MastodonListener, MastodonSettings
-from listeners.mention import Mention, Page
 from listeners.query import Query, parse
 from listeners.reddit import RedditListener, RedditSettings
 from listeners.rss import RssListener, RssSettings

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 import pytest
 
 from listeners import registry
+from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
 from tests.listeners.harness import HARNESSES, Harness, RecordingServer, last_cursor, query
 from tests.listeners.helpers import seconds_until
 

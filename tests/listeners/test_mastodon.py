@@ -9,6 +9,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.mastodon import (
@@ -22,7 +23,6 @@ from listeners.mastodon import (
     timeline_tags,
     to_mention,
 )
-from listeners.mention import Page
 from listeners.query import parse
 from tests.fakes.mastodon import FakeMastodon, boost, status, tagged
 from tests.fakes.server import FakeServer, Response

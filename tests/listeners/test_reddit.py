@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
 from listeners.query import parse
 from listeners.reddit import RedditListener, RedditSettings
 from tests.fakes.reddit import FakeReddit, post

@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import ValidationError
 
+from listeners.base import Page
 from listeners.errors import ListenerError, MalformedResponse, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
 from listeners.query import parse
 from listeners.rss import RssListener, RssSettings
 from tests.fakes.rss import FakeFeeds, Item

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
 from listenpost.config import Settings, load
 from storage import Store
 from storage.labels import add_label

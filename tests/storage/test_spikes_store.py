@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.spike_detect import ACTIVE, ENDED, PENDING, Track
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
 from storage import Store
 from storage.labels import add_label
 from storage.spikes import (

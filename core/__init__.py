@@ -1,0 +1,1 @@
+"""The shared vocabulary every layer stands on: posts, queries, verdicts, durations, HTTP etiquette."""
