@@ -52,7 +52,7 @@ from alerts.spike_detect import (
 )
 from alerts.spike_terms import over_represented
 from core.mention import Metrics
-from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields, parse
+from core.query import fields, parse
 from listenpost.settings_radar import RadarSettings
 from storage.spikes import (
     RadarRow,
@@ -134,7 +134,7 @@ def check(
 
 def watches(brand: str, query: str, radar: RadarSettings) -> list[Watch]:
     """What to watch for a brand, brand volume first (it leads when several spike at once)."""
-    own = _words(parse(query))
+    own = parse(query).words()
     out: list[Watch] = []
     if "brand" in radar.scopes:
         out.append(Watch("brand", brand, lambda r: True, own))
@@ -147,7 +147,7 @@ def watches(brand: str, query: str, radar: RadarSettings) -> list[Watch]:
             q = parse(term)
             out.append(
                 Watch(
-                    "term", term, lambda r, q=q: q.matches(fields(r.title, r.text)), own + _words(q)
+                    "term", term, lambda r, q=q: q.matches(fields(r.title, r.text)), own + q.words()
                 )
             )
     return out
@@ -165,22 +165,6 @@ def track_ended_quietly(record: SpikeRecord, events: Sequence[str]) -> bool:
 
 def _reach(row: RadarRow) -> int:
     return Metrics(followers=row.followers, likes=row.likes, reposts=row.reposts).reach()
-
-
-def _words(query: Query) -> tuple[str, ...]:
-    words: list[str] = []
-    for alternative in alternatives(query):
-        for atom in alternative:
-            match atom:
-                case Word(text):
-                    words.append(text)
-                case Phrase(parts):
-                    words.extend(parts)
-                case Hashtag(tag):
-                    words.append(tag)
-                case Handle(name):
-                    words.append(name)
-    return tuple(words)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from classifiers.model import ModelOutput  # noqa: E402
 from classifiers.rules import KeywordRule  # noqa: E402
 from classifiers.triage import CATEGORIES, TriageInput  # noqa: E402
 from classifiers.triager import Triager  # noqa: E402
-from listeners.query import parse  # noqa: E402
+from core.query import parse  # noqa: E402
 
 
 class ConstantModel:

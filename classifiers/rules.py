@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from classifiers.triage import TriageInput, Urgency, urgency_rank
-from listeners.query import Query
+from core.query import Query
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from core.mention import Mention
+from core.query import Query
 from listeners.errors import NotConfigured
 from listeners.http import HttpClient
-from listeners.query import Query
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

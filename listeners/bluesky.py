@@ -28,10 +28,11 @@ import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from core.mention import Mention, Metrics
+from core.query import Atom, Handle, Hashtag, Phrase, Query, Word, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured
 from listeners.http import Budget, HttpClient, read_model
-from listeners.query import Atom, Handle, Hashtag, Phrase, Query, Word, alternatives, fields
+from listeners.query_syntax import alternatives
 from listeners.watermark import Watermark
 
 HANDLE_ENV = "BLUESKY_HANDLE"

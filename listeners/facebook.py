@@ -29,6 +29,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.mention import Mention, Metrics
+from core.query import Query
 from listeners.base import Listener, Page, SourceSettings
 from listeners.meta_graph import (
     GRAPH_URL,
@@ -39,7 +40,6 @@ from listeners.meta_graph import (
     unix,
     with_alias,
 )
-from listeners.query import Query
 from listeners.watermark import Watermark
 
 SITE_URL = "https://www.facebook.com"

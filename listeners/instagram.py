@@ -28,9 +28,9 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.mention import Mention, Metrics
+from core.query import Query
 from listeners.base import Listener, Page, SourceSettings
 from listeners.meta_graph import GRAPH_URL, Edge, GraphApi, GraphSettings, page_token, unix
-from listeners.query import Query
 from listeners.watermark import Watermark
 
 SITE_URL = "https://www.instagram.com/"

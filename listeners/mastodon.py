@@ -40,11 +40,12 @@ from pydantic import (
 )
 
 from core.mention import Mention, Metrics
+from core.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word
+from core.query import fields as join_fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, read_model
-from listeners.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word, alternatives
-from listeners.query import fields as join_fields
+from listeners.query_syntax import alternatives
 from listeners.text import html_to_text
 from listeners.watermark import MAX_SEEN, OVERLAP_SECONDS, Watermark
 

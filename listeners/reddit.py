@@ -19,10 +19,11 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.mention import Mention, Metrics
+from core.query import Query, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, MalformedResponse, NotConfigured
 from listeners.http import HttpClient, read_model
-from listeners.query import Query, fields, to_reddit
+from listeners.query_syntax import to_reddit
 from listeners.watermark import Watermark
 
 SITE_URL = "https://www.reddit.com"

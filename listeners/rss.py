@@ -25,9 +25,10 @@ import httpx
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from core.mention import Mention
+from core.query import Query, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import ListenerError, MalformedResponse, first_of
-from listeners.query import Query, fields, to_google_news
+from listeners.query_syntax import to_google_news
 from listeners.text import html_to_text
 
 log = logging.getLogger(__name__)

@@ -60,10 +60,10 @@ from pydantic import (
 )
 
 from core.mention import Mention
+from core.query import Query, fields
 from listeners.base import Listener, Page, SourceSettings, parse_duration
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited, first_of
 from listeners.http import DEFAULT_RATE_LIMIT_WAIT, USER_AGENT, retry_after
-from listeners.query import Query, fields
 
 log = logging.getLogger(__name__)
 

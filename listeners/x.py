@@ -33,10 +33,11 @@ import tweepy
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from core.mention import Mention, Metrics
+from core.query import And, Node, Not, Or, Query, QueryError, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, HttpClient, read_model
-from listeners.query import And, Node, Not, Or, Query, QueryError, Syntax, fields, render
+from listeners.query_syntax import Syntax, render
 
 log = logging.getLogger(__name__)
 

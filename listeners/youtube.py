@@ -41,21 +41,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.mention import Mention, Metrics
+from core.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, HttpClient, read_model
-from listeners.query import (
-    And,
-    Atom,
-    Handle,
-    Hashtag,
-    Not,
-    Phrase,
-    Query,
-    Word,
-    alternatives,
-    fields,
-)
+from listeners.query_syntax import alternatives
 from listeners.watermark import Watermark
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from classifiers.triage import SENTIMENTS, URGENCIES
+from core.query import Query, QueryError, parse
 from listeners import registry
 from listeners.base import SourceSettings, parse_duration
 from listeners.errors import NotConfigured
-from listeners.query import Query, QueryError, parse
 from listenpost.config_base import Strict
 from listenpost.settings_alerts import (
     DigestSettings,

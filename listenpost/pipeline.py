@@ -19,7 +19,6 @@ from classifiers.triage import TriageInput
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget
-from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
 from listenpost.runtime import Runtime
 from listenpost.settings_reports import brand_topics, silent_brands
 from storage.cases import active_mutes, is_muted
@@ -192,21 +191,8 @@ def _brand_terms(rt: Runtime, brands: Iterable[str]) -> list[str]:
     for name in brands:
         terms.append(name)
         if name in configured:  # a brand renamed or removed since keeps its stored mentions
-            parsed = configured[name].parsed
-            terms.extend(_atom_text(a) for alt in alternatives(parsed) for a in alt)
+            terms.extend(configured[name].parsed.words())
     return list(dict.fromkeys(terms))
-
-
-def _atom_text(atom: Atom) -> str:
-    match atom:
-        case Phrase(words):
-            return " ".join(words)
-        case Hashtag(tag):
-            return tag
-        case Handle(name):
-            return name
-        case _:
-            return atom.text
 
 
 def route_pending(rt: Runtime, batch: int = 256) -> int:

@@ -12,8 +12,8 @@ from pydantic import Field, field_validator
 
 from alerts.spike_detect import HOUR, SENSITIVITIES, Params
 from classifiers.triage import CATEGORIES
+from core.query import QueryError, parse
 from listeners.base import parse_duration
-from listeners.query import QueryError, parse
 from listenpost.config_base import Strict
 
 Scope = Literal["brand", "category", "term"]

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from classifiers.rules import KeywordRule
 from classifiers.triage import CATEGORIES, URGENCIES
-from listeners.query import QueryError, parse
+from core.query import QueryError, parse
 from listenpost.config_base import Strict
 
 

@@ -14,7 +14,7 @@ from classifiers.language import LanguageDetector
 from classifiers.rules import KeywordRule, apply_rules, handle
 from classifiers.triage import CATEGORIES, TriageInput
 from classifiers.triager import Triager
-from listeners.query import parse
+from core.query import parse
 from listenpost.config import Settings, SettingsError, load
 from listenpost.settings_triage import build_rules
 

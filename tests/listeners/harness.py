@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from core.mention import Mention
+from core.query import Query, parse
 from listeners.base import Listener, Page, SourceSettings
 from listeners.bluesky import BlueskyListener, BlueskySettings
 from listeners.facebook import FacebookListener, FacebookSettings
@@ -30,7 +31,6 @@ from listeners.hackernews import HackerNewsListener, HackerNewsSettings
 from listeners.http import HttpClient
 from listeners.instagram import InstagramListener, InstagramSettings
 from listeners.mastodon import MastodonListener, MastodonSettings
-from listeners.query import Query, parse
 from listeners.reddit import RedditListener, RedditSettings
 from listeners.rss import RssListener, RssSettings
 from listeners.stackexchange import StackExchangeListener, StackExchangeSettings

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from listeners.base import Page
 from listeners.bluesky import BlueskyListener, BlueskySettings, compile_bluesky
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.query import parse
 from listeners.watermark import OVERLAP_SECONDS
 from tests.fakes.bluesky import FakeBluesky, did_of, post
 from tests.fakes.server import FakeServer, Response

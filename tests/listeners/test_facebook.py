@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.facebook import FacebookListener, FacebookSettings
 from listeners.http import HttpClient
-from listeners.query import parse
 from listeners.watermark import OVERLAP_SECONDS
 from tests.fakes.facebook import (
     TOKEN,

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.instagram import InstagramListener, InstagramSettings
-from listeners.query import parse
 from tests.fakes.facebook import (
     TOKEN,
     FakeGraph,

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
@@ -23,7 +24,6 @@ from listeners.mastodon import (
     timeline_tags,
     to_mention,
 )
-from listeners.query import parse
 from tests.fakes.mastodon import FakeMastodon, boost, status, tagged
 from tests.fakes.server import FakeServer, Response
 from tests.listeners.helpers import seconds_until

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.query import parse
 from listeners.reddit import RedditListener, RedditSettings
 from tests.fakes.reddit import FakeReddit, post
 from tests.fakes.server import FakeServer, Response

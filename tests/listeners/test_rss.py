@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from listeners.base import Page
 from listeners.errors import ListenerError, MalformedResponse, RateLimited
 from listeners.http import HttpClient
-from listeners.query import parse
 from listeners.rss import RssListener, RssSettings
 from tests.fakes.rss import FakeFeeds, Item
 from tests.fakes.server import FakeServer, Response

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
 from listeners.http import HttpClient
-from listeners.query import parse
 from listeners.stackexchange import (
     StackExchangeListener,
     StackExchangeSettings,

@@ -13,11 +13,11 @@ import pytest
 from pydantic import ValidationError
 
 from core.mention import Mention
+from core.query import parse
 from listeners import web
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
 from listeners.http import USER_AGENT, HttpClient
-from listeners.query import parse
 from listeners.web import ItemLine, WebListener, WebSettings, parse_date, post_ids, read_crawl
 from tests.fakes.server import FakeServer, Response
 from tests.fakes.web import ARCHIVE, LISTING, FakeForum, Post

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from core.query import QueryError, parse
 from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.query import QueryError, parse
 from listeners.x import XListener, XSettings, compile_x
 from tests.fakes.server import FakeServer, Response
 from tests.fakes.x import FakeX, post, snowflake
