@@ -15,7 +15,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
-from classifiers.triage import SENTIMENTS, Triage
+from core.triage import SENTIMENTS, Triage
 from storage.cases import CLOSED, OPEN, Case, CaseEvent
 from storage.records import StoredMention
 

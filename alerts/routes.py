@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from alerts.timing import SlaSetting, check_route
 from classifiers.language import normalise
-from classifiers.triage import SENTIMENTS, URGENCIES, urgency_rank
+from core.triage import SENTIMENTS, URGENCIES, urgency_rank
 from storage.records import StoredMention
 
 

@@ -28,8 +28,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.machine import describe, peak_rss_mb  # noqa: E402
-from classifiers.triage import TriageInput  # noqa: E402
 from classifiers.triager import Triager  # noqa: E402
+from core.triage import TriageInput  # noqa: E402
 from listeners.http import HttpClient  # noqa: E402
 from listenpost import config, logs  # noqa: E402
 from listenpost.pipeline import poll_source, process  # noqa: E402

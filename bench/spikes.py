@@ -264,8 +264,8 @@ def check_cost(per_day: float = BASE_PER_DAY) -> tuple[int, float]:
 
     from alerts.console import ConsoleSender
     from alerts.spike_watch import check
-    from classifiers.triage import Triage
     from core.mention import Mention, Metrics
+    from core.triage import Triage
     from listenpost.settings_radar import RadarSettings
     from storage import Store
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import classifiers
-from classifiers.triage import SENTIMENTS
+from core.triage import SENTIMENTS
 
 # Files a text-classification model needs: config, tokenizer, and one copy of the PyTorch
 # weights (safetensors when published, else pytorch_model.bin), never TF/Flax/ONNX copies.

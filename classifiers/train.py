@@ -51,7 +51,7 @@ from classifiers.evaluate import Evaluation, score_single
 from classifiers.lexical import BUCKETS, LEXICAL_FILE, blend
 from classifiers.model import CARD_FILE, DEFAULT_MODEL, TriageModel, read_card
 from classifiers.model_text import MASK_CARD_KEY, model_text
-from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES
+from core.triage import CATEGORIES, SENTIMENTS, URGENCIES
 
 TUNE_FRACTION = 0.05
 MIN_TUNE_ROWS = 30  # per class; with fewer, offsets would fit noise, so none are applied

@@ -23,7 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from classifiers.signals import Signal, brand_question, word_pattern, word_signals
-from classifiers.triage import TriageInput, Urgency
+from core.triage import TriageInput, Urgency
 
 TOPIC_POINTS = {"severe": 3, "question": 2, "other": 1}
 MAX_EXTRA_TOPIC_POINTS = 2

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from classifiers.triage import SENTIMENTS, URGENCIES
 from core.query import Query, QueryError, parse
+from core.triage import SENTIMENTS, URGENCIES
 from listeners import registry
 from listeners.base import SourceSettings, parse_duration
 from listeners.errors import NotConfigured

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from alerts.handoff import deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
-from classifiers.triage import TriageInput
+from core.triage import TriageInput
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget

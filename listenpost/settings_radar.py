@@ -11,8 +11,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from alerts.spike_detect import HOUR, SENSITIVITIES, Params
-from classifiers.triage import CATEGORIES
 from core.query import QueryError, parse
+from core.triage import CATEGORIES
 from listeners.base import parse_duration
 from listenpost.config_base import Strict
 

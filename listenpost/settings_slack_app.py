@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from classifiers.triage import CATEGORIES
+from core.triage import CATEGORIES
 from listenpost.config_base import Strict
 
 

@@ -18,8 +18,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from classifiers.rules import KeywordRule
-from classifiers.triage import CATEGORIES, URGENCIES
 from core.query import QueryError, parse
+from core.triage import CATEGORIES, URGENCIES
 from listenpost.config_base import Strict
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select, update
 
-from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES, Triage
+from core.triage import CATEGORIES, SENTIMENTS, URGENCIES, Triage
 from storage.schema import labels, mentions, outbox, triage
 
 if TYPE_CHECKING:  # the Store imports this module to apply labels when it loads mentions

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, Select, select
 
-from classifiers.triage import SENTIMENTS
 from core.mention import Metrics
+from core.triage import SENTIMENTS
 from storage.schema import cases, labels, mention_brands, mention_topics, mentions, triage
 
 if TYPE_CHECKING:  # storage.store imports storage modules; only type checkers need this one

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from alerts.render import render
 from alerts.slack import SlackSender
-from classifiers.triage import Triage
 from core.mention import Mention, Metrics
+from core.triage import Triage
 from storage import Store
 from storage.cases import open_case
 from tests.fakes.slack import FakeSlack

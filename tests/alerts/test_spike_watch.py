@@ -15,8 +15,8 @@ from rich.console import Console
 from alerts.console import ConsoleSender
 from alerts.slack import SlackSender
 from alerts.spike_watch import RadarReport, check, schedule
-from classifiers.triage import Triage
 from core.mention import Mention, Metrics
+from core.triage import Triage
 from listenpost.settings_radar import RadarSettings
 from storage import Store
 from storage.spikes import open_spikes, recent_spikes

@@ -10,8 +10,8 @@ import pytest
 
 import classifiers
 from classifiers.hub_model import HubModelError, HubSentiment, map_labels
-from classifiers.triage import TriageInput
 from classifiers.triager import Triager
+from core.triage import TriageInput
 from tests.classifiers.conftest import TINY_WORDS
 from tests.classifiers.test_triage_rules import FixedModel
 from tests.fakes.hfhub import FakeHub

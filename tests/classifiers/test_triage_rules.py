@@ -12,9 +12,9 @@ import pytest
 from classifiers.categories import RULES, SIGNAL_CATEGORY
 from classifiers.language import LanguageDetector
 from classifiers.rules import KeywordRule, apply_rules, handle
-from classifiers.triage import CATEGORIES, TriageInput
 from classifiers.triager import Triager
 from core.query import parse
+from core.triage import CATEGORIES, TriageInput
 from listenpost.config import Settings, SettingsError, load
 from listenpost.settings_triage import build_rules
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.triage import Triage
+from core.triage import Triage
 from core.mention import Mention, Metrics
 from listenpost.config import Settings, load
 from storage import Store

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from classifiers.triage import Triage
+from core.triage import Triage
 from core.mention import Mention
 from listeners.base import Page
 from listenpost.cli import app
