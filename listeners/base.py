@@ -7,7 +7,6 @@ in `listeners/registry.py`.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,21 +15,11 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from core.durations import parse_duration
 from core.mention import Mention
 from core.query import Query
 from listeners.errors import NotConfigured
 from listeners.http import HttpClient
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """'30s', '5m', '1h', '7d' -> timedelta; settings use these so schedules read naturally."""
-    m = _DURATION.match(text)
-    if not m or int(m.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not a duration like '30s', '5m', '1h' or '7d'")
-    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
 class SourceSettings(BaseModel):

@@ -59,9 +59,10 @@ from pydantic import (
     model_validator,
 )
 
+from core.durations import parse_duration
 from core.mention import Mention
 from core.query import Query, fields
-from listeners.base import Listener, Page, SourceSettings, parse_duration
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited, first_of
 from listeners.http import DEFAULT_RATE_LIMIT_WAIT, USER_AGENT, retry_after
 

@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from core.durations import parse_duration
 from core.query import Query, QueryError, parse
 from core.triage import SENTIMENTS, URGENCIES
 from listeners import registry
-from listeners.base import SourceSettings, parse_duration
+from listeners.base import SourceSettings
 from listeners.errors import NotConfigured
 from listenpost.config_base import Strict
 from listenpost.settings_alerts import (

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator
 
 from alerts.timing import escalation_target, parse_quiet_hours, parse_sla, zone
-from listeners.base import parse_duration
+from core.durations import parse_duration
 from listenpost.config_base import Strict
 
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from alerts.spike_detect import HOUR, SENSITIVITIES, Params
+from core.durations import parse_duration
 from core.query import QueryError, parse
 from core.triage import CATEGORIES
-from listeners.base import parse_duration
 from listenpost.config_base import Strict
 
 Scope = Literal["brand", "category", "term"]

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from core.durations import parse_duration
 from core.query import Query, QueryError, parse
-from listeners.base import parse_duration
 from listenpost.config_base import Strict
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
