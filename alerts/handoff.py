@@ -191,8 +191,6 @@ class _Pass:
         if name in self.clients:
             return self.clients[name]
         env = self.rt.env
-        from listenpost.runtime import USER_AGENT
-
         if route.target == "webhook":
             cfg = route.webhook
             secret = env.get(cfg.secret_env, "")
@@ -201,7 +199,7 @@ class _Pass:
                     f"set {cfg.secret_env} to the webhook's shared signing secret", False
                 )
             client: WebhookClient | ZendeskClient = WebhookClient(
-                cfg.url, secret, cfg.timeout, USER_AGENT, self.transport
+                cfg.url, secret, cfg.timeout, self.transport
             )
         else:
             cfg = route.zendesk
@@ -217,7 +215,6 @@ class _Pass:
                 env[cfg.email_env],
                 env[cfg.token_env],
                 cfg.timeout,
-                USER_AGENT,
                 self.transport,
             )
         self.clients[name] = client

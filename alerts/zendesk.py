@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from alerts import http_delivery
+from core.http import USER_AGENT
 from storage.records import StoredMention
 
 # Our urgency -> Zendesk's ticket priority.
@@ -89,7 +90,6 @@ class ZendeskClient:
         email: str,
         token: str,
         timeout: float = 20.0,
-        user_agent: str = "listenpost",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not email or not token:
@@ -98,7 +98,7 @@ class ZendeskClient:
         self._client = httpx.Client(
             timeout=timeout,
             auth=httpx.BasicAuth(f"{email}/token", token),
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
         )
 

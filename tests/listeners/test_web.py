@@ -12,12 +12,13 @@ import psutil
 import pytest
 from pydantic import ValidationError
 
+from core.http import USER_AGENT
 from core.mention import Mention
 from core.query import parse
 from listeners import web
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
-from listeners.http import USER_AGENT, HttpClient
+from listeners.http import HttpClient
 from listeners.web import ItemLine, WebListener, WebSettings, parse_date, post_ids, read_crawl
 from tests.fakes.server import FakeServer, Response
 from tests.fakes.web import ARCHIVE, LISTING, FakeForum, Post
