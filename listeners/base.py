@@ -1,8 +1,8 @@
 """What a listener is: a network-specific search that pages through results since a cursor.
 
 Copy `listeners/hackernews.py` to add a network: subclass `Listener`, give it a `name` (the
-`[sources.<name>]` table in settings.toml) and a `Settings` model for that table, and register it
-in `listeners/registry.py`.
+`[sources.<name>]` table in settings.toml), a `display_name` (how alerts name the network) and a
+`Settings` model for that table, and register it in `listeners/registry.py`.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class Listener(ABC):
     """One network. Knows nothing of storage, models or Slack."""
 
     name: ClassVar[str]
+    display_name: ClassVar[str]  # how alerts and reports name the network
     Settings: ClassVar[type[SourceSettings]] = SourceSettings
     default_base_url: ClassVar[str]
 

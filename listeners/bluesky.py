@@ -267,6 +267,7 @@ class Session:
 
 class BlueskyListener(Listener):
     name: ClassVar[str] = "bluesky"
+    display_name: ClassVar[str] = "Bluesky"
     Settings: ClassVar[type[SourceSettings]] = BlueskySettings
     default_base_url: ClassVar[str] = "https://bsky.social"
     settings: BlueskySettings

@@ -138,6 +138,7 @@ def newest_first(times: list[int]) -> bool:
 
 class FacebookListener(Listener):
     name: ClassVar[str] = "facebook"
+    display_name: ClassVar[str] = "Facebook"
     Settings: ClassVar[type[SourceSettings]] = FacebookSettings
     default_base_url: ClassVar[str] = GRAPH_URL
     settings: FacebookSettings

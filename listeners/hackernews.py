@@ -91,6 +91,7 @@ def matched_text(mention: Mention, hit: Hit) -> str:
 
 class HackerNewsListener(Listener):
     name: ClassVar[str] = "hackernews"
+    display_name: ClassVar[str] = "Hacker News"
     Settings: ClassVar[type[SourceSettings]] = HackerNewsSettings
     default_base_url: ClassVar[str] = "https://hn.algolia.com/api/v1"
     settings: HackerNewsSettings

@@ -112,6 +112,7 @@ def to_mention(item: Reply, media: Media, parent: Comment | None) -> Mention:
 
 class InstagramListener(Listener):
     name: ClassVar[str] = "instagram"
+    display_name: ClassVar[str] = "Instagram"
     Settings: ClassVar[type[SourceSettings]] = InstagramSettings
     default_base_url: ClassVar[str] = GRAPH_URL
     settings: InstagramSettings

@@ -379,6 +379,7 @@ def _iso(value: str | None) -> datetime | None:
 
 class MastodonListener(Listener):
     name: ClassVar[str] = "mastodon"
+    display_name: ClassVar[str] = "Mastodon"
     Settings: ClassVar[type[SourceSettings]] = MastodonSettings
     default_base_url: ClassVar[str] = "https://mastodon.social"
     settings: MastodonSettings

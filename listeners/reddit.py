@@ -106,6 +106,7 @@ def to_mention(post: Post) -> Mention:
 
 class RedditListener(Listener):
     name: ClassVar[str] = "reddit"
+    display_name: ClassVar[str] = "Reddit"
     Settings: ClassVar[type[SourceSettings]] = RedditSettings
     default_base_url: ClassVar[str] = SITE_URL
     settings: RedditSettings

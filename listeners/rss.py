@@ -110,6 +110,7 @@ def to_mention(entry: Any, feed: Any, feed_url: str, fetched_at: datetime) -> Me
 
 class RssListener(Listener):
     name: ClassVar[str] = "rss"
+    display_name: ClassVar[str] = "RSS"
     Settings: ClassVar[type[SourceSettings]] = RssSettings
     default_base_url: ClassVar[str] = GOOGLE_NEWS_URL
     settings: RssSettings

@@ -236,6 +236,7 @@ def dump_marks(marks: Mapping[str, Watermark]) -> str:
 
 class StackExchangeListener(Listener):
     name: ClassVar[str] = "stackexchange"
+    display_name: ClassVar[str] = "Stack Exchange"
     Settings: ClassVar[type[SourceSettings]] = StackExchangeSettings
     default_base_url: ClassVar[str] = "https://api.stackexchange.com"
     settings: StackExchangeSettings

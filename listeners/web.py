@@ -458,6 +458,7 @@ def _load(cursor: str | None) -> Cursor:
 
 class WebListener(Listener):
     name: ClassVar[str] = "web"
+    display_name: ClassVar[str] = "Web"
     Settings: ClassVar[type[SourceSettings]] = WebSettings
     default_base_url: ClassVar[str] = ""
     settings: WebSettings

@@ -479,6 +479,7 @@ class XClient(tweepy.Client):
 
 class XListener(Listener):
     name: ClassVar[str] = "x"
+    display_name: ClassVar[str] = "X"
     Settings: ClassVar[type[SourceSettings]] = XSettings
     default_base_url: ClassVar[str] = "https://api.x.com"
     settings: XSettings

@@ -524,6 +524,7 @@ class _Walk:
 
 class YouTubeListener(Listener):
     name: ClassVar[str] = "youtube"
+    display_name: ClassVar[str] = "YouTube"
     Settings: ClassVar[type[SourceSettings]] = YouTubeSettings
     default_base_url: ClassVar[str] = "https://www.googleapis.com/youtube/v3"
     settings: YouTubeSettings
