@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts import render as r
 from alerts.timing import escalation_target
-from classifiers.triage import SENTIMENTS
+from core.triage import SENTIMENTS
 from storage import cases, labels
 from storage.cases import Case, CaseError, CaseEvent
 from storage.records import StoredMention

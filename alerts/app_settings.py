@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from classifiers.triage import CATEGORIES
 from core.settings import Strict
+from core.triage import CATEGORIES
 
 
 class SlackAppSettings(Strict):

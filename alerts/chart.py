@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from classifiers.triage import SENTIMENTS
+from core.triage import SENTIMENTS
 from storage.stats import VolumeRow
 
 COLOURS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#3f9c6b"}

@@ -30,7 +30,7 @@ from alerts.chart import volume_chart
 from alerts.render import LINE_LIMIT, escape, inert, network_name, safe_url
 from alerts.sender import DeliveryFailed, RetryLater, Sender
 from alerts.timing import zone
-from classifiers.triage import SENTIMENTS
+from core.triage import SENTIMENTS
 from storage import alerting, cases, db, stats
 from storage.schema import digests
 

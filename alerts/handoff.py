@@ -23,7 +23,6 @@ from alerts.zendesk import ZendeskClient, ticket
 from core.secrets import RedactSecrets
 from storage import handoff
 from storage.records import StoredMention
-from storage.stats import reach
 
 if TYPE_CHECKING:
     from alerts.handoff_settings import RouteHandoff
@@ -97,7 +96,7 @@ def payload(mention: StoredMention, route: str, delivery_id: str) -> dict[str, A
                 "reposts": m.reposts,
                 "replies": m.replies,
             },
-            "reach": reach(m.followers, m.likes, m.reposts),
+            "reach": m.reach(),
             "duplicate_of": mention.duplicate_of,
         },
         "triage": None
@@ -118,7 +117,6 @@ def deliver_handoffs(
     routes: Mapping[str, RouteHandoff],
     env: Mapping[str, str],
     redactor: RedactSecrets,
-    user_agent: str,
     now: datetime | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> HandoffReport:
@@ -129,7 +127,7 @@ def deliver_handoffs(
     if not configured:
         return report  # the feature is off: not even a query
     run = _Pass(
-        store, env, redactor, user_agent, configured, now or datetime.now(UTC), report, transport
+        store, env, redactor, configured, now or datetime.now(UTC), report, transport
     )
     try:
         seen: set[int] = set()
@@ -149,7 +147,6 @@ class _Pass:
     store: Store
     env: Mapping[str, str]
     redactor: RedactSecrets  # this process's secrets
-    user_agent: str
     routes: Mapping[str, RouteHandoff]  # name -> a webhook or zendesk target
     now: datetime
     report: HandoffReport
@@ -218,7 +215,7 @@ class _Pass:
                     f"set {cfg.secret_env} to the webhook's shared signing secret", False
                 )
             client: WebhookClient | ZendeskClient = WebhookClient(
-                cfg.url, secret, cfg.timeout, self.user_agent, self.transport
+                cfg.url, secret, cfg.timeout, self.transport
             )
         else:
             cfg = route.zendesk
@@ -234,7 +231,6 @@ class _Pass:
                 env[cfg.email_env],
                 env[cfg.token_env],
                 cfg.timeout,
-                self.user_agent,
                 self.transport,
             )
         self.clients[name] = client

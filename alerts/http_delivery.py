@@ -6,32 +6,21 @@ gave (delivered, retry later, hold for a person, failed for good) and the outbox
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-
 import httpx
 
 from alerts.sender import DeliveryFailed, Misconfigured, RetryLater
+from core.http import retry_after
 
 DEFAULT_RETRY_AFTER = 60.0  # a 429 without a usable Retry-After: wait a minute
 MAX_RETRY_AFTER = 6 * 3600.0  # never believe a receiver asking for days
 
 
-def retry_after(value: str | None, now: datetime | None = None) -> float:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
+def _wait(retry_after_header: str | None) -> float:
+    """Seconds to hold the target: the receiver's Retry-After, at least one second, at most
+    `MAX_RETRY_AFTER`, a minute when it says nothing usable."""
+    seconds = retry_after(retry_after_header)
+    if seconds is None:
         return DEFAULT_RETRY_AFTER
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return DEFAULT_RETRY_AFTER
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return min(max(seconds, 1.0), MAX_RETRY_AFTER)
 
 
@@ -52,7 +41,7 @@ def send(client: httpx.Client, request: httpx.Request, what: str) -> httpx.Respo
         return response
     detail = f"{what}: HTTP {code}{_said(response)}"
     if code == 429:
-        raise RetryLater(detail, retry_after(response.headers.get("Retry-After")))
+        raise RetryLater(detail, _wait(response.headers.get("Retry-After")))
     if code in (408, 425) or code >= 500:
         raise RetryLater(detail)
     if code in (401, 403):

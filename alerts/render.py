@@ -15,7 +15,8 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
-from classifiers.triage import SENTIMENTS, Triage
+from core.triage import SENTIMENTS, Triage
+from listeners import registry
 from storage.cases import CLOSED, OPEN, Case, CaseEvent
 from storage.records import StoredMention
 
@@ -35,15 +36,6 @@ LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
 _WHITESPACE = re.compile(r"\s+")
 
 _URGENCY_EMOJI = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "⚪"}
-_NETWORK_NAMES = {
-    "hackernews": "Hacker News",
-    "reddit": "Reddit",
-    "rss": "RSS",
-    "x": "X",
-    "bluesky": "Bluesky",
-    "mastodon": "Mastodon",
-    "youtube": "YouTube",
-}
 
 
 def escape(text: str) -> str:
@@ -110,7 +102,8 @@ def reach_line(mention: StoredMention) -> str:
 
 
 def network_name(network: str) -> str:
-    return _NETWORK_NAMES.get(network, network.replace("_", " ").title())
+    """The network as its listener names it ("Hacker News"); see `listeners.registry`."""
+    return registry.display_name(network)
 
 
 def render(

@@ -12,9 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from alerts.timing import SlaSetting, escalation_target, parse_quiet_hours, parse_sla, zone
 from classifiers.language import normalise
-from classifiers.triage import SENTIMENTS, URGENCIES, urgency_rank
+from core.triage import SENTIMENTS, URGENCIES, urgency_rank
 from storage.records import StoredMention
-from storage.stats import reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +29,7 @@ class Route:
     min_urgency: str | None = "high"
     brands: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
-    # Only posts that could reach this many people (storage.stats.reach: followers, else
+    # Only posts that could reach this many people (Metrics.reach: followers, else
     # likes + reposts): an influencer's complaint goes first.
     min_reach: int | None = None
     target: str = "slack"  # slack | webhook | zendesk (alerts/handoff.py delivers the others)
@@ -85,8 +84,7 @@ class Route:
             return False
         if self.categories and not set(self.categories) & set(triage.categories):
             return False
-        m = mention.metrics
-        if self.min_reach is not None and reach(m.followers, m.likes, m.reposts) < self.min_reach:
+        if self.min_reach is not None and mention.metrics.reach() < self.min_reach:
             return False
         if triage.sentiment in self.sentiments:
             return True

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator
 
 from alerts.timing import escalation_target, parse_quiet_hours, parse_sla, zone
+from core.durations import parse_duration
 from core.settings import Strict
-from listeners.base import parse_duration
 
 if TYPE_CHECKING:
     from alerts.fatigue import Policy

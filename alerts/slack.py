@@ -7,10 +7,8 @@ the outbox stores the verdict and schedules the next try.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from http.client import HTTPException
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from alerts.sender import Delivery, DeliveryFailed, Misconfigured, RetryLater
+from core.http import retry_after
 
 DEFAULT_RETRY_AFTER = 30.0  # a 429 without a usable Retry-After header still means "wait"
 MAX_RETRY_AFTER = 24 * 3600.0  # a garbled header must not park the channel for years
@@ -160,7 +159,7 @@ def classify(exc: SlackApiError) -> RetryLater | DeliveryFailed:
     data = response.data
     error = (data.get("error") if isinstance(data, dict) else None) or f"HTTP {status}"
     if status == 429 or error in RATE_LIMIT_ERRORS:
-        after = retry_after(response.headers)
+        after = rate_limit_wait(response.headers)
         return RetryLater(f"Slack rate limited ({error}); retry in {after:g}s", after)
     if status >= 500 or status == 408 or error in TRANSIENT_ERRORS:
         return RetryLater(f"Slack error {error} (HTTP {status})")
@@ -173,24 +172,13 @@ def classify(exc: SlackApiError) -> RetryLater | DeliveryFailed:
     return DeliveryFailed(message)
 
 
-def retry_after(headers: Mapping[str, Any], now: datetime | None = None) -> float:
-    """Seconds from a Retry-After header (seconds or HTTP date), at least one second."""
+def rate_limit_wait(headers: Mapping[str, Any], now: datetime | None = None) -> float:
+    """Seconds to park the channel after a rate limit: Slack's Retry-After (slack_sdk's headers,
+    any case, maybe a list), at least one second, the default when it says nothing usable."""
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     if isinstance(value, list):
         value = value[0] if value else None
-    if value is None:
-        return DEFAULT_RETRY_AFTER
-    text = str(value).strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return DEFAULT_RETRY_AFTER
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
+    seconds = retry_after(None if value is None else str(value), now)
+    if seconds is None:
         return DEFAULT_RETRY_AFTER
     return min(max(seconds, 1.0), MAX_RETRY_AFTER)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from alerts.render import STATUS_LABELS, escape, inert, network_name, person, safe_url
+from core.durations import parse_duration
 from listeners import registry
-from listeners.base import parse_duration
 from storage import cases
 from storage.cases import CaseError
 

@@ -22,7 +22,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from listeners.base import parse_duration
+from core.durations import parse_duration
 
 if TYPE_CHECKING:
     from storage.records import StoredMention
@@ -103,9 +103,6 @@ def escalation_target(value: str) -> tuple[Literal["channel", "group"], str]:
 
 def _duration(text: str, what: str) -> timedelta:
     try:
-        value = parse_duration(text)
+        return parse_duration(text)
     except ValueError as exc:
         raise ValueError(f"{what}: {exc}") from None
-    if value <= timedelta(0):
-        raise ValueError(f"{what}: must be longer than zero")
-    return value

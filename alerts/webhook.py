@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from alerts import http_delivery
+from core.http import USER_AGENT
 
 VERSION = "v1"
 TIMESTAMP_HEADER = "X-Listenpost-Timestamp"
@@ -64,7 +65,6 @@ class WebhookClient:
         url: str,
         secret: str,
         timeout: float = 10.0,
-        user_agent: str = "listenpost",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not secret:
@@ -72,7 +72,7 @@ class WebhookClient:
         self.url = url
         self._secret = secret
         self._client = httpx.Client(
-            timeout=timeout, headers={"User-Agent": user_agent}, transport=transport
+            timeout=timeout, headers={"User-Agent": USER_AGENT}, transport=transport
         )
 
     def post(

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 
 from alerts import http_delivery
+from core.http import USER_AGENT
 from storage.records import StoredMention
-from storage.stats import reach
 
 # Our urgency -> Zendesk's ticket priority.
 PRIORITY = {"critical": "urgent", "high": "high", "medium": "normal", "low": "low"}
@@ -55,7 +55,7 @@ def ticket(mention: StoredMention, route: str, extra_tags: Sequence[str] = ()) -
         f"Link: {mention.url}",
         f"Author: {mention.author} on {mention.network}",
         f"Posted: {mention.created_at:%Y-%m-%d %H:%M} UTC",
-        f"Reach: {reach(m.followers, m.likes, m.reposts):,} "
+        f"Reach: {m.reach():,} "
         f"(followers {m.followers if m.followers is not None else '—'}, "
         f"likes {m.likes if m.likes is not None else '—'}, "
         f"reposts {m.reposts if m.reposts is not None else '—'})",
@@ -90,7 +90,6 @@ class ZendeskClient:
         email: str,
         token: str,
         timeout: float = 20.0,
-        user_agent: str = "listenpost",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not email or not token:
@@ -99,7 +98,7 @@ class ZendeskClient:
         self._client = httpx.Client(
             timeout=timeout,
             auth=httpx.BasicAuth(f"{email}/token", token),
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
         )
 

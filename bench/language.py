@@ -30,9 +30,9 @@ from bench.machine import cpu_model, usable_cores  # noqa: E402
 from classifiers.language import LanguageDetector  # noqa: E402
 from classifiers.model import ModelOutput  # noqa: E402
 from classifiers.rules import KeywordRule  # noqa: E402
-from classifiers.triage import CATEGORIES, TriageInput  # noqa: E402
 from classifiers.triager import Triager  # noqa: E402
-from listeners.query import parse  # noqa: E402
+from core.query import parse  # noqa: E402
+from core.triage import CATEGORIES, TriageInput  # noqa: E402
 
 
 class ConstantModel:

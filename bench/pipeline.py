@@ -28,8 +28,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.machine import describe, peak_rss_mb  # noqa: E402
-from classifiers.triage import TriageInput  # noqa: E402
 from classifiers.triager import Triager  # noqa: E402
+from core.triage import TriageInput  # noqa: E402
 from fakes.hackernews import FakeHackerNews, comment, story  # noqa: E402
 from fakes.server import FakeServer  # noqa: E402
 from fakes.slack import FakeSlack  # noqa: E402

@@ -263,8 +263,8 @@ def check_cost(per_day: float = BASE_PER_DAY) -> tuple[int, float]:
     import tempfile
 
     from alerts.console import ConsoleSender
-    from classifiers.triage import Triage
-    from listeners.mention import Mention, Metrics
+    from core.mention import Mention, Metrics
+    from core.triage import Triage
     from radar.settings import RadarSettings
     from radar.watch import check
     from storage import Store

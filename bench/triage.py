@@ -37,7 +37,7 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from classifiers.model import TriageModel
 from classifiers.triager import Triager
-from classifiers.triage import TriageInput
+from core.triage import TriageInput
 model_dir, texts_file, threads, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 path = None if model_dir == "-" else model_dir
 if mode == "load-model":

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.triage import SENTIMENTS
+from core.triage import SENTIMENTS
 
 # The user's own HF_HUB_OFFLINE, read once as this module loads: a bring-your-own model may
 # come from the hub unless the user said not to.

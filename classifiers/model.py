@@ -27,7 +27,7 @@ import numpy as np
 
 from classifiers.lexical import LEXICAL_FILE, LexicalSentiment, blend
 from classifiers.model_text import MASK_CARD_KEY, model_text
-from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES
+from core.triage import CATEGORIES, SENTIMENTS, URGENCIES
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "triage"

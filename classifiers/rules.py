@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from classifiers.triage import TriageInput, Urgency, urgency_rank
-from listeners.query import Query
+from core.query import Query
+from core.triage import TriageInput, Urgency, urgency_rank
 
 
 @dataclass(frozen=True, slots=True)

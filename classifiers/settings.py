@@ -18,9 +18,9 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from classifiers.rules import KeywordRule
-from classifiers.triage import CATEGORIES, URGENCIES
+from core.query import QueryError, parse
 from core.settings import Strict
-from listeners.query import QueryError, parse
+from core.triage import CATEGORIES, URGENCIES
 
 
 def _language_codes(value: list[str]) -> list[str]:

@@ -24,7 +24,8 @@ from classifiers.categories import rule_hits
 from classifiers.language import LanguageDetector, normalise
 from classifiers.model import TriageModel
 from classifiers.rules import KeywordRule, RuleOutcome, apply_rules
-from classifiers.triage import (
+from classifiers.urgency import assess, find_signals
+from core.triage import (
     CATEGORIES,
     SENTIMENTS,
     URGENCIES,
@@ -33,7 +34,6 @@ from classifiers.triage import (
     Urgency,
     urgency_rank,
 )
-from classifiers.urgency import assess, find_signals
 
 CATEGORY_THRESHOLD = 0.5  # a model category counts from here, unless the model says otherwise
 # The outage column learned from crisis tweets (power, water, roads) and fires on brand news and

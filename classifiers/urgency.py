@@ -8,8 +8,9 @@ Points:
             data or health already came to harm ("someone else's", "moved £900", "wrong dosage")
   promo     a job ad or a promo is low, whatever else it says, unless it is also a scam
   negative  probability >= 0.8: 2; >= 0.5: 1
-  reach     followers >= 1M: 3; >= 100k: 2; >= 10k: 1 -- only when a topic or negativity
-            fired: a famous account being cheerful is not urgent
+  reach     (Metrics.reach: followers, else likes + reposts) >= 1M: 3; >= 100k: 2; >= 10k: 1
+            -- only when a topic or negativity fired: a famous account being cheerful is not
+            urgent
 Level: 6+ critical, 4-5 high, 2-3 medium, else low. So an outage report alone is medium, an
 angry one high, and an angry one from a 10k-follower account, or one that says everyone is hit,
 critical. The levels and harm words were set on the hand-labelled brand mentions of
@@ -22,7 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from classifiers.signals import Signal, brand_question, word_pattern, word_signals
-from classifiers.triage import TriageInput, Urgency
+from core.triage import TriageInput, Urgency
 
 TOPIC_POINTS = {"severe": 3, "question": 2, "other": 1}
 MAX_EXTRA_TOPIC_POINTS = 2

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
+from core.mention import Mention
+from core.query import Query, parse
 from fakes import bluesky as fake_bluesky
 from fakes import facebook as fake_graph
 from fakes import hackernews as fake_hn
@@ -34,15 +36,13 @@ from fakes import web as fake_web
 from fakes import x as fake_x
 from fakes import youtube as fake_yt
 from fakes.server import FakeServer, Handler, Request, Response
-from listeners.base import Listener, SourceSettings
+from listeners.base import Listener, Page, SourceSettings
 from listeners.bluesky import BlueskyListener, BlueskySettings
 from listeners.facebook import FacebookListener, FacebookSettings
 from listeners.hackernews import HackerNewsListener, HackerNewsSettings
 from listeners.http import HttpClient
 from listeners.instagram import InstagramListener, InstagramSettings
 from listeners.mastodon import MastodonListener, MastodonSettings
-from listeners.mention import Mention, Page
-from listeners.query import Query, parse
 from listeners.reddit import RedditListener, RedditSettings
 from listeners.rss import RssListener, RssSettings
 from listeners.stackexchange import StackExchangeListener, StackExchangeSettings

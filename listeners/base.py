@@ -1,35 +1,25 @@
 """What a listener is: a network-specific search that pages through results since a cursor.
 
 Copy `listeners/hackernews.py` to add a network: subclass `Listener`, give it a `name` (the
-`[sources.<name>]` table in settings.toml) and a `Settings` model for that table, and register it
-in `listeners/registry.py`.
+`[sources.<name>]` table in settings.toml), a `display_name` (how alerts name the network) and a
+`Settings` model for that table, and register it in `listeners/registry.py`.
 """
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from core.durations import parse_duration
+from core.mention import Mention
+from core.query import Query
 from listeners.errors import NotConfigured
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import Query
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """'30s', '5m', '1h', '7d' -> timedelta; settings use these so schedules read naturally."""
-    m = _DURATION.match(text)
-    if not m or int(m.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not a duration like '30s', '5m', '1h' or '7d'")
-    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
 class SourceSettings(BaseModel):
@@ -51,10 +41,24 @@ class SourceSettings(BaseModel):
         return parse_duration(self.every)
 
 
+@dataclass(slots=True)
+class Page:
+    """One batch of mentions that is committed in one transaction.
+
+    `cursor` is the value to persist *after* these mentions are committed; None keeps the cursor
+    where it was. Listeners that page newest-first only set it on the last page, so a process
+    killed mid-cycle re-fetches from the old cursor and loses nothing.
+    """
+
+    mentions: list[Mention]
+    cursor: str | None = None
+
+
 class Listener(ABC):
     """One network. Knows nothing of storage, models or Slack."""
 
     name: ClassVar[str]
+    display_name: ClassVar[str]  # how alerts and reports name the network
     Settings: ClassVar[type[SourceSettings]] = SourceSettings
     default_base_url: ClassVar[str]
 

@@ -27,11 +27,12 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from core.query import Atom, Handle, Hashtag, Phrase, Query, Word, fields
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured
 from listeners.http import Budget, HttpClient, read_model
-from listeners.mention import Mention, Metrics, Page
-from listeners.query import Atom, Handle, Hashtag, Phrase, Query, Word, alternatives, fields
+from listeners.query_syntax import alternatives
 from listeners.watermark import Watermark
 
 HANDLE_ENV = "BLUESKY_HANDLE"
@@ -266,6 +267,7 @@ class Session:
 
 class BlueskyListener(Listener):
     name: ClassVar[str] = "bluesky"
+    display_name: ClassVar[str] = "Bluesky"
     Settings: ClassVar[type[SourceSettings]] = BlueskySettings
     default_base_url: ClassVar[str] = "https://bsky.social"
     settings: BlueskySettings

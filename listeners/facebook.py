@@ -28,8 +28,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from listeners.base import Listener, SourceSettings
-from listeners.mention import Mention, Metrics, Page
+from core.mention import Mention, Metrics
+from core.query import Query
+from listeners.base import Listener, Page, SourceSettings
 from listeners.meta_graph import (
     GRAPH_URL,
     Author,
@@ -39,7 +40,6 @@ from listeners.meta_graph import (
     unix,
     with_alias,
 )
-from listeners.query import Query
 from listeners.watermark import Watermark
 
 SITE_URL = "https://www.facebook.com"
@@ -138,6 +138,7 @@ def newest_first(times: list[int]) -> bool:
 
 class FacebookListener(Listener):
     name: ClassVar[str] = "facebook"
+    display_name: ClassVar[str] = "Facebook"
     Settings: ClassVar[type[SourceSettings]] = FacebookSettings
     default_base_url: ClassVar[str] = GRAPH_URL
     settings: FacebookSettings

@@ -2,8 +2,9 @@
 
 The template for a new network, top to bottom: its settings, its wire format as pydantic models,
 one function turning a result into a `Mention`, and `search`, which pages through results newer
-than the cursor. HTTP (retries, rate limits, User-Agent) lives in `listeners.http` and the query
-in `listeners.query`; register the class in `listeners/registry.py`.
+than the cursor. HTTP (retries, rate limits, User-Agent) lives in `listeners.http`, the query in
+`core.query` and its network syntax in `listeners.query_syntax`; register the class in
+`listeners/registry.py`.
 
 API: GET {base}/search_by_date?query=&tags=&numericFilters=created_at_i>=T&page=&hitsPerPage=,
 newest first, `page`/`nbPages` pagination capped at 1,000 hits per search.
@@ -17,10 +18,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from core.query import Query, fields
+from listeners.base import Listener, Page, SourceSettings
 from listeners.http import read_model
-from listeners.mention import Mention, Metrics, Page
-from listeners.query import Query, fields, to_algolia
+from listeners.query_syntax import to_algolia
 from listeners.text import html_to_text
 from listeners.watermark import Watermark
 
@@ -89,6 +91,7 @@ def matched_text(mention: Mention, hit: Hit) -> str:
 
 class HackerNewsListener(Listener):
     name: ClassVar[str] = "hackernews"
+    display_name: ClassVar[str] = "Hacker News"
     Settings: ClassVar[type[SourceSettings]] = HackerNewsSettings
     default_base_url: ClassVar[str] = "https://hn.algolia.com/api/v1"
     settings: HackerNewsSettings

@@ -24,27 +24,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, quote_plus
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from core.http import USER_AGENT, retry_after
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
 
 log = logging.getLogger(__name__)
 
-
-def _package_version() -> str:
-    try:
-        return version("listenpost")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0.1"
-
-
-USER_AGENT = f"listenpost/{_package_version()} (+https://github.com/listenpost/listenpost)"
 
 MAX_BACKOFF = 30.0  # seconds; the bounded part of "bounded retries"
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
@@ -143,21 +133,13 @@ def _number(value: str | None) -> float | None:
         return None
 
 
-def retry_after(response: httpx.Response, now: datetime) -> datetime | None:
-    """The moment a `Retry-After` header (seconds or an HTTP date) points at, in UTC."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
+def wait_until(retry_after_header: str | None, now: datetime) -> datetime | None:
+    """The moment a `Retry-After` header points at, at most `MAX_RATE_LIMIT_WAIT` away: one
+    wrong header must not silence a source for years."""
+    seconds = retry_after(retry_after_header, now)
+    if seconds is None:
         return None
-    seconds = _number(value)
-    if seconds is not None:
-        return now + timedelta(seconds=max(seconds, 0))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    return now + timedelta(seconds=min(seconds, MAX_RATE_LIMIT_WAIT.total_seconds()))
 
 
 def redact(url: httpx.URL | str) -> str:
@@ -317,7 +299,7 @@ class HttpClient:
         spent = budget is not None and budget.spent
         asked_to_wait = "retry-after" in response.headers
         if status == 429 or (status == 403 and spent) or (status >= 500 and asked_to_wait):
-            until = retry_after(response, now)
+            until = wait_until(response.headers.get("retry-after"), now)
             if until is None and budget is not None:
                 until = budget.reset_at
             until = max(until or now + DEFAULT_RATE_LIMIT_WAIT, now + timedelta(seconds=1))

@@ -27,10 +27,10 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from listeners.base import Listener, SourceSettings
-from listeners.mention import Mention, Metrics, Page
+from core.mention import Mention, Metrics
+from core.query import Query
+from listeners.base import Listener, Page, SourceSettings
 from listeners.meta_graph import GRAPH_URL, Edge, GraphApi, GraphSettings, page_token, unix
-from listeners.query import Query
 from listeners.watermark import Watermark
 
 SITE_URL = "https://www.instagram.com/"
@@ -112,6 +112,7 @@ def to_mention(item: Reply, media: Media, parent: Comment | None) -> Mention:
 
 class InstagramListener(Listener):
     name: ClassVar[str] = "instagram"
+    display_name: ClassVar[str] = "Instagram"
     Settings: ClassVar[type[SourceSettings]] = InstagramSettings
     default_base_url: ClassVar[str] = GRAPH_URL
     settings: InstagramSettings

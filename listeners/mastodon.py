@@ -39,12 +39,13 @@ from pydantic import (
     model_validator,
 )
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from core.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word
+from core.query import fields as join_fields
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, read_model
-from listeners.mention import Mention, Metrics, Page
-from listeners.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word, alternatives
-from listeners.query import fields as join_fields
+from listeners.query_syntax import alternatives
 from listeners.text import html_to_text
 from listeners.watermark import MAX_SEEN, OVERLAP_SECONDS, Watermark
 
@@ -378,6 +379,7 @@ def _iso(value: str | None) -> datetime | None:
 
 class MastodonListener(Listener):
     name: ClassVar[str] = "mastodon"
+    display_name: ClassVar[str] = "Mastodon"
     Settings: ClassVar[type[SourceSettings]] = MastodonSettings
     default_base_url: ClassVar[str] = "https://mastodon.social"
     settings: MastodonSettings

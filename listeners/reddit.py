@@ -18,11 +18,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from core.query import Query, fields
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, MalformedResponse, NotConfigured
 from listeners.http import HttpClient, read_model
-from listeners.mention import Mention, Metrics, Page
-from listeners.query import Query, fields, to_reddit
+from listeners.query_syntax import to_reddit
 from listeners.watermark import Watermark
 
 SITE_URL = "https://www.reddit.com"
@@ -105,6 +106,7 @@ def to_mention(post: Post) -> Mention:
 
 class RedditListener(Listener):
     name: ClassVar[str] = "reddit"
+    display_name: ClassVar[str] = "Reddit"
     Settings: ClassVar[type[SourceSettings]] = RedditSettings
     default_base_url: ClassVar[str] = SITE_URL
     settings: RedditSettings

@@ -7,9 +7,13 @@ optional dependency can never break another's.
 from __future__ import annotations
 
 import importlib
+from functools import cache
+from typing import TYPE_CHECKING
 
-from listeners.base import Listener
 from listeners.errors import NotConfigured
+
+if TYPE_CHECKING:  # importing a listener's base pulls in the HTTP layer; looking up a name must not
+    from listeners.base import Listener
 
 LISTENERS: dict[str, str] = {
     "hackernews": "listeners.hackernews:HackerNewsListener",
@@ -39,3 +43,17 @@ def load(name: str) -> type[Listener]:
     except ImportError as exc:
         raise NotConfigured(f"source {name!r} needs a missing package: {exc}") from exc
     return getattr(module, attr)
+
+
+@cache
+def display_name(network: str) -> str:
+    """How people read a network's name ("Hacker News"), from its listener's `display_name`.
+
+    The listener's module is imported on the first call, not when the caller is imported, so
+    alert rendering stays light to load; a network no longer registered, or one whose optional
+    package is missing, still reads as its stored name in title case.
+    """
+    try:
+        return load(network).display_name
+    except NotConfigured:
+        return network.replace("_", " ").title()

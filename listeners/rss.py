@@ -24,10 +24,11 @@ import feedparser
 import httpx
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention
+from core.query import Query, fields
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import ListenerError, MalformedResponse, first_of
-from listeners.mention import Mention, Page
-from listeners.query import Query, fields, to_google_news
+from listeners.query_syntax import to_google_news
 from listeners.text import html_to_text
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def to_mention(entry: Any, feed: Any, feed_url: str, fetched_at: datetime) -> Me
 
 class RssListener(Listener):
     name: ClassVar[str] = "rss"
+    display_name: ClassVar[str] = "RSS"
     Settings: ClassVar[type[SourceSettings]] = RssSettings
     default_base_url: ClassVar[str] = GOOGLE_NEWS_URL
     settings: RssSettings

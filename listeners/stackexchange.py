@@ -28,11 +28,12 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from core.query import Query, fields, words
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, RateLimited
 from listeners.http import Budget, read_model
-from listeners.mention import Mention, Metrics, Page
-from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields
+from listeners.query_syntax import alternatives
 from listeners.text import html_to_text
 from listeners.watermark import Watermark
 
@@ -183,21 +184,7 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
 def compile_stackexchange(query: Query) -> list[str]:
     """One search per alternative: the API has no OR, and how `q`, `title` and `body` treat
     quotes and '-' is undocumented, so phrases go as their words and exclusions stay local."""
-    searches = []
-    for alt in alternatives(query):
-        words: list[str] = []
-        for atom in alt:
-            match atom:
-                case Word(text):
-                    words.append(text)
-                case Phrase(parts):
-                    words.extend(parts)
-                case Hashtag(tag):
-                    words.append(tag)
-                case Handle(name):
-                    words.append(name)
-        searches.append(" ".join(dict.fromkeys(words)))
-    return searches
+    return [" ".join(words(alt)) for alt in alternatives(query)]
 
 
 def to_mention(question: Question, site: str) -> Mention:
@@ -249,6 +236,7 @@ def dump_marks(marks: Mapping[str, Watermark]) -> str:
 
 class StackExchangeListener(Listener):
     name: ClassVar[str] = "stackexchange"
+    display_name: ClassVar[str] = "Stack Exchange"
     Settings: ClassVar[type[SourceSettings]] = StackExchangeSettings
     default_base_url: ClassVar[str] = "https://api.stackexchange.com"
     settings: StackExchangeSettings

@@ -46,7 +46,6 @@ from typing import Annotated, ClassVar, Literal
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
-import httpx
 from cssselect import SelectorError
 from parsel import Selector, SelectorList
 from pydantic import (
@@ -59,11 +58,13 @@ from pydantic import (
     model_validator,
 )
 
-from listeners.base import Listener, SourceSettings, parse_duration
+from core.durations import parse_duration
+from core.http import USER_AGENT
+from core.mention import Mention
+from core.query import Query, fields
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited, first_of
-from listeners.http import DEFAULT_RATE_LIMIT_WAIT, USER_AGENT, retry_after
-from listeners.mention import Mention, Page
-from listeners.query import Query, fields
+from listeners.http import DEFAULT_RATE_LIMIT_WAIT, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -457,6 +458,7 @@ def _load(cursor: str | None) -> Cursor:
 
 class WebListener(Listener):
     name: ClassVar[str] = "web"
+    display_name: ClassVar[str] = "Web"
     Settings: ClassVar[type[SourceSettings]] = WebSettings
     default_base_url: ClassVar[str] = ""
     settings: WebSettings
@@ -631,12 +633,8 @@ def _problem(site: SiteSettings, crawl: Crawl) -> ListenerError | None:
 
 def _rate_limited(site: SiteSettings, throttled: list[FailureLine]) -> RateLimited:
     now = datetime.now(UTC)
-    waits = [
-        retry_after(httpx.Response(f.status or 429, headers={"retry-after": f.retry_after}), now)
-        for f in throttled
-        if f.retry_after
-    ]
-    until = max([w for w in waits if w is not None], default=now + DEFAULT_RATE_LIMIT_WAIT)
+    waits = [w for f in throttled if (w := wait_until(f.retry_after, now)) is not None]
+    until = max(waits, default=now + DEFAULT_RATE_LIMIT_WAIT)
     until = max(until, now + timedelta(seconds=1))
     first = throttled[0]
     return RateLimited(

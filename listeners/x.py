@@ -32,11 +32,12 @@ import requests
 import tweepy
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from core.query import And, Node, Not, Or, Query, QueryError, fields
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, HttpClient, read_model
-from listeners.mention import Mention, Metrics, Page
-from listeners.query import And, Node, Not, Or, Query, QueryError, Syntax, fields, render
+from listeners.query_syntax import Syntax, render
 
 log = logging.getLogger(__name__)
 
@@ -478,6 +479,7 @@ class XClient(tweepy.Client):
 
 class XListener(Listener):
     name: ClassVar[str] = "x"
+    display_name: ClassVar[str] = "X"
     Settings: ClassVar[type[SourceSettings]] = XSettings
     default_base_url: ClassVar[str] = "https://api.x.com"
     settings: XSettings

@@ -40,22 +40,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from listeners.base import Listener, SourceSettings
+from core.mention import Mention, Metrics
+from core.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word, fields
+from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, HttpClient, read_model
-from listeners.mention import Mention, Metrics, Page
-from listeners.query import (
-    And,
-    Atom,
-    Handle,
-    Hashtag,
-    Not,
-    Phrase,
-    Query,
-    Word,
-    alternatives,
-    fields,
-)
+from listeners.query_syntax import alternatives
 from listeners.watermark import Watermark
 
 log = logging.getLogger(__name__)
@@ -534,6 +524,7 @@ class _Walk:
 
 class YouTubeListener(Listener):
     name: ClassVar[str] = "youtube"
+    display_name: ClassVar[str] = "YouTube"
     Settings: ClassVar[type[SourceSettings]] = YouTubeSettings
     default_base_url: ClassVar[str] = "https://www.googleapis.com/youtube/v3"
     settings: YouTubeSettings

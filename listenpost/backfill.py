@@ -14,8 +14,8 @@ from datetime import datetime
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from listeners.base import Page
 from listeners.errors import ListenerError, NotConfigured, RateLimited
-from listeners.mention import Page
 from listenpost.pipeline import save_page, utcnow
 from listenpost.runtime import Runtime
 

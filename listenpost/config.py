@@ -33,12 +33,13 @@ from classifiers.settings import (
     Languages,
     SentimentModel,
 )
-from classifiers.triage import SENTIMENTS, URGENCIES
+from core.durations import parse_duration
+from core.query import Query, QueryError, parse
 from core.settings import Strict
+from core.triage import SENTIMENTS, URGENCIES
 from listeners import registry
-from listeners.base import SourceSettings, parse_duration
+from listeners.base import SourceSettings
 from listeners.errors import NotConfigured
-from listeners.query import Query, QueryError, parse
 from listenpost.settings_brands import BrandExtras, check_brands
 from radar.settings import RadarSettings
 from reports.settings import ReportSettings
@@ -113,7 +114,7 @@ class SlackSettings(SlackAppSettings):  # app_mode, http_*: alerts/app_settings.
 
 class RouteSettings(RouteHandoff):  # target, webhook, zendesk: alerts/handoff_settings.py
     name: str
-    min_reach: int | None = Field(default=None, ge=0)  # storage.stats.reach of the post
+    min_reach: int | None = Field(default=None, ge=0)  # Metrics.reach of the post
     channel: str | None = None
     sentiments: list[str] = Field(default_factory=lambda: ["negative"])
     min_urgency: str | None = "high"

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from listeners.base import SourceSettings
 from listenpost.config import RouteSettings, Settings
-from listenpost.runtime import USER_AGENT, build_sender
+from listenpost.runtime import build_sender
 
 
 def _check(name: str, fn: Callable[[], str]) -> tuple[str, bool, str]:
@@ -101,7 +101,7 @@ def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> 
         if route.target != "slack":
             rows.append(_check(f"hand-off {route.name}", lambda r=route: _handoff(r, env)))
 
-    http = HttpClient(USER_AGENT, retries=0, timeout=10)
+    http = HttpClient(retries=0, timeout=10)
     try:
         for name, source_settings in settings.source_settings().items():
 

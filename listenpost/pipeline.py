@@ -15,12 +15,11 @@ from datetime import UTC, datetime, timedelta
 from alerts.handoff import HandoffReport, deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
-from classifiers.triage import TriageInput
+from core.triage import TriageInput
+from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget
-from listeners.mention import Page
-from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
-from listenpost.runtime import USER_AGENT, Runtime
+from listenpost.runtime import Runtime
 from listenpost.settings_brands import brand_topics, silent_brands
 from storage.cases import active_mutes, is_muted
 from storage.label_rows import overridden
@@ -170,7 +169,7 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
         items = [
             TriageInput(
                 text=" ".join(t for t in (m.title, m.text) if t),
-                reach=m.metrics.followers or 0,
+                reach=m.metrics.reach(),
                 brand_terms=tuple(_brand_terms(rt, m.brands)),
                 author=m.author,
                 network=m.network,
@@ -193,21 +192,8 @@ def _brand_terms(rt: Runtime, brands: Iterable[str]) -> list[str]:
     for name in brands:
         terms.append(name)
         if name in configured:  # a brand renamed or removed since keeps its stored mentions
-            parsed = configured[name].parsed
-            terms.extend(_atom_text(a) for alt in alternatives(parsed) for a in alt)
+            terms.extend(configured[name].parsed.words())
     return list(dict.fromkeys(terms))
-
-
-def _atom_text(atom: Atom) -> str:
-    match atom:
-        case Phrase(words):
-            return " ".join(words)
-        case Hashtag(tag):
-            return tag
-        case Handle(name):
-            return name
-        case _:
-            return atom.text
 
 
 def route_pending(rt: Runtime, batch: int = 256) -> int:
@@ -267,7 +253,7 @@ def deliver(rt: Runtime, now: datetime | None = None) -> DeliveryReport:
 def hand_off(rt: Runtime, now: datetime | None = None) -> HandoffReport:
     """One pass over due webhook and Zendesk hand-offs, with this process's secrets."""
     routes = {r.name: r for r in rt.settings.alerts.routes}
-    return deliver_handoffs(rt.store, routes, rt.env, rt.redactor, USER_AGENT, now)
+    return deliver_handoffs(rt.store, routes, rt.env, rt.redactor, now)
 
 
 def run_cycle(

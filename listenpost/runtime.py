@@ -16,7 +16,6 @@ from core.secrets import RedactSecrets, secrets_from
 from listeners import registry
 from listeners.base import Listener
 from listeners.http import HttpClient
-from listenpost import __version__
 from listenpost.config import BrandSettings, Settings
 from storage import Store
 
@@ -24,9 +23,6 @@ if TYPE_CHECKING:
     from classifiers.triager import Triager
 
 log = logging.getLogger(__name__)
-
-USER_AGENT = f"listenpost/{__version__} (self-hosted social listening; +https://github.com/listenpost/listenpost)"
-
 
 @dataclass
 class Runtime:
@@ -104,7 +100,7 @@ def build_sender(settings: Settings, env: Mapping[str, str]) -> ConsoleSender | 
 
 
 def build(settings: Settings, env: Mapping[str, str], http: HttpClient | None = None) -> Runtime:
-    http = http or HttpClient(USER_AGENT)
+    http = http or HttpClient()
     listeners = {
         name: registry.load(name)(source_settings, http, env)
         for name, source_settings in settings.source_settings().items()

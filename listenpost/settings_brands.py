@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 
+from core.query import Query, QueryError, parse
 from core.settings import Strict
-from listeners.query import Query, QueryError, parse
 from reports.settings import ReportSettings
 
 

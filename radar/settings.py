@@ -10,10 +10,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from classifiers.triage import CATEGORIES
+from core.durations import parse_duration
+from core.query import QueryError, parse
 from core.settings import Strict
-from listeners.base import parse_duration
-from listeners.query import QueryError, parse
+from core.triage import CATEGORIES
 from radar.detect import HOUR, SENSITIVITIES, Params
 
 Scope = Literal["brand", "category", "term"]

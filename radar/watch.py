@@ -24,7 +24,8 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from alerts.sender import DeliveryFailed, RetryLater, Sender
-from listeners.query import Handle, Hashtag, Phrase, Query, Word, alternatives, fields, parse
+from core.mention import Metrics
+from core.query import fields, parse
 from radar.detect import Counts, Judge, Params, Reading, advance, align, needed_ranges
 from radar.message import (
     SpikeView,
@@ -54,7 +55,6 @@ from storage.spikes import (
     open_spikes,
     save_spike,
 )
-from storage.stats import reach
 
 if TYPE_CHECKING:
     from storage import Store
@@ -123,7 +123,7 @@ def check(
 
 def watches(brand: str, query: str, radar: RadarSettings) -> list[Watch]:
     """What to watch for a brand, brand volume first (it leads when several spike at once)."""
-    own = _words(parse(query))
+    own = parse(query).words()
     out: list[Watch] = []
     if "brand" in radar.scopes:
         out.append(Watch("brand", brand, lambda r: True, own))
@@ -136,7 +136,7 @@ def watches(brand: str, query: str, radar: RadarSettings) -> list[Watch]:
             q = parse(term)
             out.append(
                 Watch(
-                    "term", term, lambda r, q=q: q.matches(fields(r.title, r.text)), own + _words(q)
+                    "term", term, lambda r, q=q: q.matches(fields(r.title, r.text)), own + q.words()
                 )
             )
     return out
@@ -152,20 +152,8 @@ def track_ended_quietly(record: SpikeRecord, events: Sequence[str]) -> bool:
     )
 
 
-def _words(query: Query) -> tuple[str, ...]:
-    words: list[str] = []
-    for alternative in alternatives(query):
-        for atom in alternative:
-            match atom:
-                case Word(text):
-                    words.append(text)
-                case Phrase(parts):
-                    words.extend(parts)
-                case Hashtag(tag):
-                    words.append(tag)
-                case Handle(name):
-                    words.append(name)
-    return tuple(words)
+def _reach(row: RadarRow) -> int:
+    return Metrics(followers=row.followers, likes=row.likes, reposts=row.reposts).reach()
 
 
 @dataclass
@@ -423,10 +411,7 @@ class _Check:
         usual = [r for r in before if r.sentiment is not None]
         top = sorted(
             during,
-            key=lambda r: (
-                reach(r.followers, r.likes, r.reposts),
-                (r.likes or 0) + (r.reposts or 0),
-            ),
+            key=lambda r: (_reach(r), (r.likes or 0) + (r.reposts or 0)),
             reverse=True,
         )[:TOP_POSTS]
         expected = last.expected
@@ -467,7 +452,7 @@ class _Check:
                     author=r.author,
                     url=r.url,
                     text=" ".join(t for t in (r.title, r.text) if t),
-                    reach=reach(r.followers, r.likes, r.reposts),
+                    reach=_reach(r),
                     followers=r.followers,
                     likes=r.likes,
                     reposts=r.reposts,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from listeners.base import parse_duration
+from core.durations import parse_duration
 from storage import report_log
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from core.durations import parse_duration
 from core.settings import Strict
-from listeners.base import parse_duration
 
 
 class ReportSettings(Strict):

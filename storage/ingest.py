@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Integer, bindparam, func, insert, select, update
 
-from listeners.mention import Mention
+from core.mention import Mention
 from storage import db
 from storage.dedup import dup_key
 from storage.schema import mention_brands, mentions

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES, Triage
+from core.triage import CATEGORIES, SENTIMENTS, URGENCIES, Triage
 from storage.schema import labels
 
 FIELDS = ("relevant", "sentiment", "category", "urgency")

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from classifiers.triage import Triage
-from listeners.mention import Metrics
+from core.mention import Metrics
+from core.triage import Triage
 
 
 @dataclass(frozen=True, slots=True)

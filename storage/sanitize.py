@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from listeners.mention import Mention
+from core.mention import Mention
 
 KEY_LIMIT = 255  # mentions.native_id, author, in_reply_to: String(255)
 

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, Select, select
 
-from classifiers.triage import SENTIMENTS
+from core.mention import Metrics
+from core.triage import SENTIMENTS
 from storage.schema import cases, labels, mention_brands, mention_topics, mentions, triage
 
 if TYPE_CHECKING:  # storage.store imports storage modules; only type checkers need this one
@@ -32,19 +33,6 @@ if TYPE_CHECKING:  # storage.store imports storage modules; only type checkers n
 
 Bucket = Literal["hour", "day", "week"]
 BUCKETS: tuple[Bucket, ...] = ("hour", "day", "week")
-
-
-def reach(followers: int | None, likes: int | None, reposts: int | None) -> int:
-    """How many people a post could reach: the author's followers when the network reports them,
-    else its engagement (likes + reposts), a floor on how many saw it. Networks without either
-    (RSS, news) count 0.
-
-    One definition, used by routes' `min_reach`, top authors and reports, so "reach 12k" means
-    the same thing in an alert and in the monthly report.
-    """
-    if followers is not None:
-        return max(followers, 0)
-    return max(likes or 0, 0) + max(reposts or 0, 0)
 
 
 class VolumeRow(NamedTuple):
@@ -420,7 +408,7 @@ def _collect(
                 created_at=r.created_at,
                 network=r.network,
                 author=r.author,
-                reach=reach(r.followers, r.likes, r.reposts),
+                reach=Metrics(followers=r.followers, likes=r.likes, reposts=r.reposts).reach(),
                 sentiment=sentiment if isinstance(sentiment, str) else None,
                 categories=tuple(dict.fromkeys(str(c) for c in cats or ())),
             )

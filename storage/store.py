@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
+from core.triage import Triage
 from storage import db
 from storage.alerting import SLACK_KINDS, link_threads, slack_ready
 from storage.ingest import save_mentions

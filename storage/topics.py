@@ -1,6 +1,6 @@
 """Topics per mention: which product lines ("sync", "mobile") a brand's mention is about.
 
-Tagging runs on the stored words with the same query language as brands (listeners/query.py),
+Tagging runs on the stored words with the same query language as brands (core/query.py),
 so "sync OR bookmarks" means the same thing in a topic as in a brand's query. Ingest tags what a
 page newly linked; `listenpost retag` replaces every tag after topics change (and repairs
 mentions a crash left untagged between the page commit and the tagging).
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, delete, select
 
-from listeners.query import Query, fields
+from core.query import Query, fields
 from storage import db
 from storage.schema import mention_brands, mention_topics, mentions
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.triage import SENTIMENTS, URGENCIES
+from core.triage import SENTIMENTS, URGENCIES
 
 DATA_ENV = "LISTENPOST_DATA"
 SEED = 20240613  # the seed of the first sentiment head, so held-out figures stay comparable

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES
+from core.triage import CATEGORIES, SENTIMENTS, URGENCIES
 
 TASKS: dict[str, tuple[str, ...]] = {
     "sentiment": SENTIMENTS,

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from classifiers.triage import SENTIMENTS, URGENCIES
+from core.triage import SENTIMENTS, URGENCIES
 
 
 def load_encoder(base_dir: Path, layers: int, ffn: int | None = None) -> nn.Module:

@@ -51,7 +51,7 @@ from classifiers.training.datasets import (
     stratified_split,
 )
 from classifiers.training.evaluate import Evaluation, score_single
-from classifiers.triage import CATEGORIES, SENTIMENTS, URGENCIES
+from core.triage import CATEGORIES, SENTIMENTS, URGENCIES
 
 TUNE_FRACTION = 0.05
 MIN_TUNE_ROWS = 30  # per class; with fewer, offsets would fit noise, so none are applied

@@ -126,7 +126,7 @@ def backfill(
     brand: Annotated[list[str] | None, typer.Option(help="Only this brand.")] = None,
 ) -> None:
     """Fetch history within each API's window; resumable, sharing the scheduler's rate limits."""
-    from listeners.base import parse_duration
+    from core.durations import parse_duration
     from listenpost.backfill import backfill as run_backfill
     from listenpost.pipeline import process, utcnow
 

@@ -14,7 +14,7 @@ from listenpost.cli import common
 
 def when(text: str, now: datetime, option: str) -> datetime:
     """'30d' (that long before now), '2026-10-01' or '2026-10-01T12:00' (UTC unless it says)."""
-    from listeners.base import parse_duration
+    from core.durations import parse_duration
 
     try:
         return now - parse_duration(text)

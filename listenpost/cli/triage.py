@@ -97,7 +97,7 @@ def _said(field: str, value: object) -> str:
 def evaluate_file(path: Path, task: str, triager: Triager) -> tuple[Evaluation, float]:
     """Triage every text in a labelled file; (scores, mentions per second of triage alone)."""
     from classifiers.training.evaluate import TASKS, read_eval_file, score_multi, score_single
-    from classifiers.triage import TriageInput
+    from core.triage import TriageInput
 
     texts, truth = read_eval_file(path, task)
     # Warm up on a text not in the file (the model caches texts): the rate is the steady state.

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 from alerts.render import render
 from alerts.slack import SlackSender
-from classifiers.triage import Triage
+from core.mention import Mention, Metrics
+from core.triage import Triage
 from fakes.slack import FakeSlack
-from listeners.mention import Mention, Metrics
 from storage import Store
 from storage.cases import open_case
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from classifiers.triage import Triage
-from listeners.mention import Metrics
+from core.mention import Metrics
+from core.triage import Triage
 from storage.records import StoredMention
 
 CREATED = datetime(2024, 4, 5, 14, 3, tzinfo=UTC)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from alerts.routes import Route, decide
-from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
+from core.triage import Triage
 from storage import Store
 from storage.schema import outbox
 from tests.alerts.factories import triage

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from alerts.render import escape, humanize, inert, render, safe_url
+from core.mention import Metrics
 from fakes.slack import block_problems
-from listeners.mention import Metrics
 from tests.alerts.factories import stored, triage
 
 HOSTILE = (

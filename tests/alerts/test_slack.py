@@ -9,7 +9,7 @@ import pytest
 
 from alerts.render import render
 from alerts.sender import Delivery, DeliveryFailed, RetryLater
-from alerts.slack import SlackSender, retry_after
+from alerts.slack import SlackSender, rate_limit_wait
 from fakes.slack import FakeSlack
 from tests.alerts.factories import stored
 
@@ -109,10 +109,10 @@ def test_check_names_the_workspace(slack: FakeSlack) -> None:
 
 def test_retry_after_header_forms() -> None:
     now = datetime(2024, 4, 5, 12, 0, tzinfo=UTC)
-    assert retry_after({"Retry-After": "30"}) == 30
-    assert retry_after({"retry-after": "0"}) == 1  # never "retry immediately"
+    assert rate_limit_wait({"Retry-After": "30"}) == 30
+    assert rate_limit_wait({"retry-after": "0"}) == 1  # never "retry immediately"
     http_date = format_datetime(now + timedelta(seconds=90), usegmt=True)
-    assert retry_after({"Retry-After": http_date}, now=now) == 90
-    assert retry_after({"Retry-After": "soon"}) == 30
-    assert retry_after({"Retry-After": "inf"}) == 30
-    assert retry_after({}) == 30
+    assert rate_limit_wait({"Retry-After": http_date}, now=now) == 90
+    assert rate_limit_wait({"Retry-After": "soon"}) == 30
+    assert rate_limit_wait({"Retry-After": "inf"}) == 30
+    assert rate_limit_wait({}) == 30

@@ -10,8 +10,8 @@ import pytest
 
 from classifiers import hub_model
 from classifiers.hub_model import HubModelError, HubSentiment, map_labels
-from classifiers.triage import TriageInput
 from classifiers.triager import Triager
+from core.triage import TriageInput
 from fakes.hfhub import FakeHub
 from fakes.server import FakeServer
 from tests.classifiers.conftest import TINY_WORDS

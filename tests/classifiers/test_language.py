@@ -9,8 +9,8 @@ import pytest
 
 from alerts.routes import Route, decide
 from classifiers.language import LanguageDetector, normalise
-from classifiers.triage import TriageInput
 from classifiers.triager import Triager
+from core.triage import TriageInput
 from listenpost.config import SettingsError, load
 from listenpost.runtime import build_routes
 from tests.alerts.factories import stored, triage

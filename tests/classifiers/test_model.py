@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from classifiers.model import DEFAULT_MODEL, TriageModel
-from classifiers.triage import CATEGORIES, SENTIMENTS
+from core.triage import CATEGORIES, SENTIMENTS
 
 TEXTS = [
     "I love it",

@@ -13,9 +13,9 @@ from classifiers.categories import RULES, SIGNAL_CATEGORY
 from classifiers.language import LanguageDetector
 from classifiers.rules import KeywordRule, apply_rules, handle
 from classifiers.settings import build_rules
-from classifiers.triage import CATEGORIES, TriageInput
 from classifiers.triager import Triager
-from listeners.query import parse
+from core.query import parse
+from core.triage import CATEGORIES, TriageInput
 from listenpost.config import Settings, SettingsError, load
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from classifiers.signals import brand_question, word_signals
-from classifiers.triage import TriageInput
 from classifiers.urgency import assess, format_count
+from core.triage import TriageInput
 
 
 def test_outage_complaint_from_200k_account_is_critical_with_reasons() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
+from core.triage import Triage
 from listenpost.runtime import Runtime
 
 

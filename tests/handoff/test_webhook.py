@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.webhook import sign, verify
+from core.mention import Mention, Metrics
 from fakes.webhook import FakeWebhook
-from listeners.mention import Mention, Metrics
 from listenpost.pipeline import hand_off, route_pending
 from listenpost.runtime import Runtime
 from storage import handoff

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+from core.mention import Metrics
 from fakes.zendesk import EMAIL, TOKEN, FakeZendesk
-from listeners.mention import Metrics
 from listenpost.pipeline import hand_off, route_pending
 from storage import handoff
 from storage.schema import outbox

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from listeners.mention import Page
+from listeners.base import Page
 
 
 def seconds_until(when: datetime) -> float:

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.bluesky import FakeBluesky, did_of, post
 from fakes.server import FakeServer, Response
+from listeners.base import Page
 from listeners.bluesky import BlueskyListener, BlueskySettings, compile_bluesky
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import parse
 from listeners.watermark import OVERLAP_SECONDS
 from tests.listeners.helpers import seconds_until
 

@@ -19,9 +19,9 @@ import pytest
 
 from fakes.harness import HARNESSES, Harness, RecordingServer, last_cursor, query
 from listeners import registry
+from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
 from tests.listeners.helpers import seconds_until
 
 # Throttling `until` may land this much before the wait the answer named: the time between the

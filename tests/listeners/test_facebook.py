@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.facebook import (
     TOKEN,
     FakeGraph,
@@ -18,11 +19,10 @@ from fakes.facebook import (
     post,
 )
 from fakes.server import FakeServer, Response
+from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.facebook import FacebookListener, FacebookSettings
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import parse
 from listeners.watermark import OVERLAP_SECONDS
 from tests.listeners.helpers import ids, seconds_until
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.hackernews import FakeHackerNews, comment, story
 from fakes.server import FakeServer, Response
+from listeners.base import Page
 from listeners.errors import ListenerError, MalformedResponse, RateLimited
 from listeners.hackernews import HackerNewsListener, HackerNewsSettings
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import parse
 from listeners.watermark import OVERLAP_SECONDS
 from tests.listeners.helpers import ids, seconds_until
 

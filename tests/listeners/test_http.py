@@ -9,9 +9,10 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from core.http import USER_AGENT
 from fakes.server import FakeServer, Request, Response
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
-from listeners.http import USER_AGENT, Budget, HttpClient, read_json, read_model
+from listeners.http import Budget, HttpClient, read_json, read_model
 
 
 def sequence(*responses: Response):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.facebook import (
     TOKEN,
     FakeGraph,
@@ -16,11 +17,10 @@ from fakes.facebook import (
     media,
 )
 from fakes.server import FakeServer, Response
+from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.instagram import InstagramListener, InstagramSettings
-from listeners.mention import Page
-from listeners.query import parse
 from tests.listeners.helpers import ids, seconds_until
 
 NOW = int(time.time())

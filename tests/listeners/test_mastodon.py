@@ -9,8 +9,10 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.mastodon import FakeMastodon, boost, status, tagged
 from fakes.server import FakeServer, Response
+from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
 from listeners.mastodon import (
@@ -24,8 +26,6 @@ from listeners.mastodon import (
     timeline_tags,
     to_mention,
 )
-from listeners.mention import Page
-from listeners.query import parse
 from tests.listeners.helpers import seconds_until
 
 NOW = time.time()

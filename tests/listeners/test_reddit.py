@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.reddit import FakeReddit, post
 from fakes.server import FakeServer, Response
+from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import parse
 from listeners.reddit import RedditListener, RedditSettings
 from tests.listeners.helpers import ids, seconds_until
 

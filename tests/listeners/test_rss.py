@@ -7,12 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.rss import FakeFeeds, Item
 from fakes.server import FakeServer, Response
+from listeners.base import Page
 from listeners.errors import ListenerError, MalformedResponse, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import parse
 from listeners.rss import RssListener, RssSettings
 from tests.listeners.helpers import ids, seconds_until
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.server import FakeServer, Response
 from fakes.stackexchange import (
     KEY,
@@ -17,10 +18,9 @@ from fakes.stackexchange import (
     gzipped,
     question,
 )
+from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import parse
 from listeners.stackexchange import (
     StackExchangeListener,
     StackExchangeSettings,

@@ -12,13 +12,15 @@ import psutil
 import pytest
 from pydantic import ValidationError
 
+from core.http import USER_AGENT
+from core.mention import Mention
+from core.query import parse
 from fakes.server import FakeServer, Response
 from fakes.web import ARCHIVE, LISTING, FakeForum, Post
 from listeners import web
+from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
-from listeners.http import USER_AGENT, HttpClient
-from listeners.mention import Mention, Page
-from listeners.query import parse
+from listeners.http import HttpClient
 from listeners.web import ItemLine, WebListener, WebSettings, parse_date, post_ids, read_crawl
 from tests.listeners.helpers import ids, seconds_until
 

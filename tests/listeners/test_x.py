@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from core.query import QueryError, parse
 from fakes.server import FakeServer, Response
 from fakes.x import FakeX, post, snowflake
+from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import QueryError, parse
 from listeners.x import XListener, XSettings, compile_x
 from tests.listeners.helpers import seconds_until
 

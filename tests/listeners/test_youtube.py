@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from core.query import parse
 from fakes.server import FakeServer, Response
 from fakes.youtube import (
     BRAND_CHANNEL,
@@ -17,10 +18,9 @@ from fakes.youtube import (
     thread,
     video,
 )
+from listeners.base import Page
 from listeners.errors import AuthError, MalformedResponse, NotConfigured, RateLimited
 from listeners.http import HttpClient
-from listeners.mention import Page
-from listeners.query import parse
 from listeners.watermark import OVERLAP_SECONDS
 from listeners.youtube import (
     YouTubeListener,

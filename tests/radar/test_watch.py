@@ -14,9 +14,9 @@ from rich.console import Console
 
 from alerts.console import ConsoleSender
 from alerts.slack import SlackSender
-from classifiers.triage import Triage
+from core.mention import Mention, Metrics
+from core.triage import Triage
 from fakes.slack import FakeSlack
-from listeners.mention import Mention, Metrics
 from listenpost.config import BrandSettings, Settings, StorageSettings
 from listenpost.runtime import build
 from listenpost.scheduler import build_scheduler

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
+from core.triage import Triage
 from listenpost.config import Settings, load
 from storage import Store
 from storage.labels import add_label

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from classifiers.triage import Triage
-from listeners.mention import Mention, Page
+from core.mention import Mention
+from core.triage import Triage
+from listeners.base import Page
 from listenpost.cli import app
 from listenpost.config import SettingsError, load
 from listenpost.pipeline import route_pending, save_page

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from classifiers.triage import Triage
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
+from core.triage import Triage
 
 T0 = datetime(2024, 4, 5, 12, 0, tzinfo=UTC)
 

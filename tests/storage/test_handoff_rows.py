@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from listeners.query import parse
+from core.query import parse
 from storage import Store, handoff, report_log, topics
 from storage.schema import mention_topics
 from tests.storage.factories import T0, mention

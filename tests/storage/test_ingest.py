@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from listeners.mention import Metrics
+from core.mention import Metrics
 from storage import Store
 from storage.schema import mentions
 from tests.storage.factories import T0, mention

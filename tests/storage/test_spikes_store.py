@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listeners.mention import Mention, Metrics
+from core.mention import Mention, Metrics
 from storage import Store
 from storage.labels import add_label
 from storage.spikes import (

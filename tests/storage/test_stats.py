@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listeners.mention import Metrics
+from core.mention import Metrics
 from storage import Store, stats
 from storage.labels import add_label
 from storage.schema import cases, mention_topics
@@ -124,7 +124,7 @@ def test_top_authors_rank_by_reach_followers_else_engagement(store: Store) -> No
         ("regular", 45, 2),
     ]
     assert top[2].brands == ("Acme", "Globex")
-    assert stats.reach(None, None, None) == 0
+    assert Metrics().reach() == 0
 
 
 def test_share_of_voice_compares_brands_including_silent_ones(store: Store) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alerts.routes import Route, decide
-from classifiers.triage import Triage
+from core.triage import Triage
 from storage import Store
 from storage.labels import add_label, labels_for
 from tests.storage.factories import T0, mention

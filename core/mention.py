@@ -21,8 +21,17 @@ class Metrics:
     followers: int | None = None
 
     def reach(self) -> int:
-        """A single number to rank posts by: the audience that could have seen it."""
-        return (self.followers or 0) + (self.reposts or 0) * 10 + (self.likes or 0)
+        """How many people a post could reach: the author's followers when the network reports
+        them, else its engagement (likes + reposts), a floor on how many saw it. Networks without
+        either (RSS, news) count 0.
+
+        The one definition: routes' `min_reach`, urgency, top authors, reports, the radar and
+        hand-offs all call it, so "reach 12k" means the same thing in an alert and in the
+        monthly report.
+        """
+        if self.followers is not None:
+            return max(self.followers, 0)
+        return max(self.likes or 0, 0) + max(self.reposts or 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +53,3 @@ class Mention:
     metrics: Metrics = field(default_factory=Metrics)
     in_reply_to: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Page:
-    """One batch of mentions that is committed in one transaction.
-
-    `cursor` is the value to persist *after* these mentions are committed; None keeps the cursor
-    where it was. Listeners that page newest-first only set it on the last page, so a process
-    killed mid-cycle re-fetches from the old cursor and loses nothing.
-    """
-
-    mentions: list[Mention]
-    cursor: str | None = None

@@ -1,31 +1,24 @@
 """A brand's boolean query, parsed once, then used twice.
 
 Networks search fuzzily: stemming, typo tolerance, operators they ignore. So the query is
-compiled to each network's syntax as a *wide* net (whatever a network cannot express is dropped,
-which only ever widens it) and every result is re-checked locally with `Query.matches`, which is
-exact. Precision comes from the local check; recall from never compiling a narrower query.
+compiled to each network's syntax as a *wide* net (listeners/query_syntax.py) and every result is
+re-checked locally with `Query.matches`, which is exact. Precision comes from the local check;
+recall from never compiling a narrower query.
 
 Grammar (operators in capitals; implicit AND between terms)::
 
     acme "acme cloud" #acme @acmehq (outage OR down) -job NOT hiring lang:en
 
-AND binds tighter than OR, as on X and in Lucene: `a OR b c` is `a OR (b c)`. Compiled queries
-always spell groups out in parentheses, so networks with other precedence (Google) read them
-the same way.
-
-Adding a network's syntax is a `Syntax` value (how it writes words, phrases, negation, OR) plus
-a one-line function calling `render`; networks without OR use `alternatives` instead.
+AND binds tighter than OR, as on X and in Lucene: `a OR b c` is `a OR (b c)`.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
-from math import prod
 
 
 class QueryError(ValueError):
@@ -39,9 +32,16 @@ class QueryError(ValueError):
 # ---- the parsed form -------------------------------------------------------------------------
 
 
+# Every atom has `words`: what a search engine indexes it as (a hashtag or handle without its sign).
+
+
 @dataclass(frozen=True, slots=True)
 class Word:
     text: str
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (self.text,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +53,18 @@ class Phrase:
 class Hashtag:
     tag: str  # without the '#'
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (self.tag,)
+
 
 @dataclass(frozen=True, slots=True)
 class Handle:
     name: str  # without the '@'
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (self.name,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +112,33 @@ class Query:
             return False
         return _holds(self.expr, _normalise(text))
 
+    def words(self) -> tuple[str, ...]:
+        """Every word the query searches for, each once, in order: a phrase as its words, a
+        hashtag or handle without its sign, excluded words left out.
+
+        What a post about the brand is expected to say: the radar does not report these as what
+        drives a spike, and triage reads them as the brand being named.
+        """
+        return words(_searched(self.expr))
+
     def __str__(self) -> str:
         return self.source
+
+
+def words(atoms: Iterable[Atom]) -> tuple[str, ...]:
+    """The atoms' words, each once, in order (one search of a network without OR or phrases)."""
+    return tuple(dict.fromkeys(w for atom in atoms for w in atom.words))
+
+
+def _searched(node: Node) -> Iterator[Atom]:
+    match node:
+        case And(items) | Or(items):
+            for item in items:
+                yield from _searched(item)
+        case Not():
+            return
+        case _:
+            yield node
 
 
 FIELD_SEPARATOR = "\x1f"  # ASCII unit separator: never in posts, never bridged by a phrase
@@ -403,153 +436,3 @@ def parse(text: str) -> Query:
             "@handle to search for next to its -exclusions"
         )
     return Query(source=text, expr=expr, lang=lang)
-
-
-# ---- compiling to network syntax -------------------------------------------------------------
-
-
-def _quoted(words: tuple[str, ...]) -> str:
-    return '"' + " ".join(words) + '"'
-
-
-def _bare(text: str) -> str:
-    return text
-
-
-def _minus(text: str) -> str:
-    return "-" + text
-
-
-@dataclass(frozen=True)
-class Syntax:
-    """How one network writes a boolean query.
-
-    Hashtags and handles default to the bare word: a network that tokenises '#acme' as 'acme'
-    then still finds it, and the local check restores the distinction. `negate` None means the
-    network has no exclusion, so exclusions are left to `Query.matches`.
-    """
-
-    word: Callable[[str], str] = _bare
-    phrase: Callable[[tuple[str, ...]], str] = _quoted
-    hashtag: Callable[[str], str] = _bare
-    handle: Callable[[str], str] = _bare
-    negate: Callable[[str], str] | None = _minus
-    or_word: str = "OR"
-    lang: Callable[[str], str] | None = None
-
-
-def render(query: Query, syntax: Syntax) -> str:
-    """The query in a network's syntax, never narrower than `query.matches`."""
-    body = _render(query.expr, syntax, inside=None) or ""
-    if syntax.lang is not None and query.lang:
-        body = f"{body} {syntax.lang(query.lang)}"
-    return body
-
-
-def _render_atom(atom: Atom, s: Syntax) -> str:
-    match atom:
-        case Word(text):
-            return s.word(text)
-        case Phrase(words):
-            return s.phrase(words)
-        case Hashtag(tag):
-            return s.hashtag(tag)
-        case Handle(name):
-            return s.handle(name)
-
-
-def _render(node: Node, s: Syntax, inside: type | None) -> str | None:
-    """None means "cannot be expressed here": the caller drops it, which widens the query."""
-    match node:
-        case And(items):
-            # Positives first: some networks (Reddit) only accept NOT after a term.
-            ordered = sorted(items, key=lambda i: isinstance(i, Not))
-            rendered = (_render(i, s, And) for i in ordered)
-            parts = list(dict.fromkeys(p for p in rendered if p is not None))  # #acme, acme
-            if not parts:
-                return None
-            joined = " ".join(parts)
-            return f"({joined})" if inside is Or and len(parts) > 1 else joined
-        case Or(items):
-            parts = [_render(i, s, Or) for i in items]
-            if any(p is None for p in parts):
-                return None  # one branch matches anything, so the whole OR does
-            # #acme OR @acme OR acme renders as one term where tags and handles are bare words.
-            joined = f" {s.or_word} ".join(dict.fromkeys(p for p in parts if p is not None))
-            return f"({joined})" if inside is not None else joined
-        case Not(item):
-            return _render_not(item, s)
-        case _:
-            return _render_atom(node, s)
-
-
-def _render_not(item: Node, s: Syntax) -> str | None:
-    if s.negate is None:
-        return None
-    match item:
-        case Or(items):  # -(a OR b) == -a -b, which every network with exclusions can write
-            parts = [p for i in items if (p := _render_not(i, s)) is not None]
-            return " ".join(parts) or None
-        case And() | Not():
-            return None  # -(a b) has no portable form; widen and let matches() exclude
-        case _:
-            return s.negate(_render_atom(item, s))
-
-
-MAX_ALTERNATIVES = 16
-
-
-def alternatives(query: Query, limit: int = MAX_ALTERNATIVES) -> list[tuple[Atom, ...]]:
-    """The query as a few plain AND-searches whose union covers every match.
-
-    For networks without OR or exclusions (Algolia): exclusions are dropped, ORs are expanded.
-    An AND of ORs multiplies, so when the expansion would pass `limit` the widest group is
-    dropped (a wider search) rather than sending dozens of requests.
-    """
-    alts = _expand(query.expr, limit)
-    # "acme" already covers "acme cloud": keep only the minimal searches.
-    unique = list(dict.fromkeys(alts))
-    return [a for a in unique if not any(set(b) < set(a) for b in unique)]
-
-
-def _expand(node: Node, limit: int) -> list[tuple[Atom, ...]]:
-    match node:
-        case Not():
-            return [()]
-        case Or(items):
-            out = [alt for i in items for alt in _expand(i, limit)]
-            return [()] if () in out else out
-        case And(items):
-            groups = [_expand(i, limit) for i in items]
-            groups = [g for g in groups if g != [()]]
-            while len(groups) > 1 and prod(len(g) for g in groups) > limit:
-                groups.remove(max(groups, key=len))
-            return [
-                tuple(dict.fromkeys(a for alt in combo for a in alt)) for combo in product(*groups)
-            ]
-        case _:
-            return [(node,)]
-
-
-ALGOLIA = Syntax()
-REDDIT = Syntax(negate=lambda text: f"NOT {text}")
-GOOGLE_NEWS = Syntax()
-
-
-def to_algolia(query: Query) -> list[str]:
-    """Hacker News (Algolia): one search per alternative; no OR, and '-' only with
-    advancedSyntax, which the HN API does not promise, so exclusions stay local."""
-    return [
-        " ".join(dict.fromkeys(_render_atom(a, ALGOLIA) for a in alt))
-        for alt in alternatives(query)
-    ]
-
-
-def to_reddit(query: Query) -> str:
-    """Reddit search: AND/OR/NOT in capitals, parentheses, quoted phrases."""
-    return render(query, REDDIT)
-
-
-def to_google_news(query: Query) -> str:
-    """Google News `q=`: OR, quoted phrases, -exclusions."""
-    return render(query, GOOGLE_NEWS)
