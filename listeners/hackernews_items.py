@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["story", "comment", "job", "poll", "pollopt"]
 CHUNK = 200  # ids fetched per round at most, so a long catch-up commits as it goes
-RECENT = 5000  # ids read lately, skipped when updates.json names them again at once
 
 
 class HackerNewsItemsSettings(StreamSettings):
@@ -119,7 +118,7 @@ class HackerNewsItemsListener(StreamListener):
         position = _position(cursor)
         nulls: dict[int, int] = {}  # id -> reads that answered null
         ahead: dict[int, Item | ListenerError | None] = {}  # read past a hole, until it fills
-        recent: dict[int, None] = {}
+        listed: set[int] | None = None  # what updates.json listed last time
         next_updates = time.monotonic() + self.settings.updates
         self._since = _now()
         with ThreadPoolExecutor(self.settings.workers, "hackernews_items") as pool:
@@ -132,7 +131,7 @@ class HackerNewsItemsListener(StreamListener):
                         yield Batch(cursor=str(top), lag=0.0, connected_since=self._since)
                     held = False  # the next id is not readable yet: wait before trying again
                     if top > position:
-                        batch, failed = self._round(pool, position, top, nulls, ahead, recent)
+                        batch, failed = self._round(pool, position, top, nulls, ahead)
                         position = int(batch.cursor or position)
                         held = not batch.events
                         yield batch
@@ -141,7 +140,7 @@ class HackerNewsItemsListener(StreamListener):
                             held = True
                     if self.settings.updates and time.monotonic() >= next_updates:
                         next_updates = time.monotonic() + self.settings.updates
-                        batch = self._updates(pool, position, recent)
+                        batch, listed = self._updates(pool, position, listed)
                         if batch.events:
                             yield batch
                     if (top <= position or held) and stop.wait(self.settings.poll):
@@ -162,7 +161,6 @@ class HackerNewsItemsListener(StreamListener):
         top: int,
         nulls: dict[int, int],
         ahead: dict[int, Item | ListenerError | None],
-        recent: dict[int, None],
     ) -> tuple[Batch, ListenerError | None]:
         """Items after `position`, in id order, up to the first one that is not there yet (or
         whose read failed: the error is returned, to be shown while it is read again)."""
@@ -184,7 +182,7 @@ class HackerNewsItemsListener(StreamListener):
                     break  # the cursor waits here for it
                 log.info("hackernews_items: item %d stayed null; skipping it", item_id)
             else:
-                self._hear(item, batch, recent)
+                self._hear(item, batch)
                 newest_time = item.time or newest_time
             ahead.pop(item_id, None)
             nulls.pop(item_id, None)
@@ -197,23 +195,23 @@ class HackerNewsItemsListener(StreamListener):
             batch.lag = max(0.0, time.time() - newest_time)
         return batch, failed
 
-    def _updates(self, pool: ThreadPoolExecutor, position: int, recent: dict[int, None]) -> Batch:
-        """Items changed after they were read, read again (edits can add a brand's name)."""
+    def _updates(
+        self, pool: ThreadPoolExecutor, position: int, listed: set[int] | None
+    ) -> tuple[Batch, set[int]]:
+        """Items newly listed as changed, read again (an edit can add a brand's name); the
+        first look only notes what is listed, since those changes came before listening."""
         response = self.http.get(f"{self.base_url}/v0/updates.json")
-        changed = [
-            i for i in read_model(response, Updates).items if i <= position and i not in recent
-        ]
+        now_listed = read_model(response, Updates).items
         batch = Batch(connected_since=self._since)
-        for item in pool.map(self._fetch, changed[:CHUNK]):
-            if isinstance(item, Item):
-                batch.events += 1
-                self._hear(item, batch, recent)
-        return batch
+        if listed is not None:
+            changed = [i for i in now_listed if i <= position and i not in listed]
+            for item in pool.map(self._fetch, changed[:CHUNK]):
+                if isinstance(item, Item):
+                    batch.events += 1
+                    self._hear(item, batch)
+        return batch, set(now_listed)
 
-    def _hear(self, item: Item, batch: Batch, recent: dict[int, None]) -> None:
-        recent[item.id] = None
-        if len(recent) > RECENT:
-            del recent[next(iter(recent))]
+    def _hear(self, item: Item, batch: Batch) -> None:
         if item.deleted or item.dead or item.type not in self.settings.types:
             return
         batch.posts.append(to_heard(item))

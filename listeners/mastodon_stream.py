@@ -154,14 +154,14 @@ class MastodonStreamListener(StreamListener):
     settings: MastodonStreamSettings
 
     def channels(self) -> list[str]:
-        hosts = [(i, httpx.URL(i).host) for i in self.settings.instances]
+        hosts = [_host(i) for i in self.settings.instances]
         if not self.settings.hashtags:
-            return [host for _, host in hosts]
-        return [f"{host} #{tag}" for _, host in hosts for tag in self.settings.hashtags]
+            return hosts
+        return [f"{host} #{tag}" for host in hosts for tag in self.settings.hashtags]
 
     def _plan(self, channel: str) -> tuple[str, str | None]:
         host, _, tag = channel.partition(" #")
-        instance = next(i for i in self.settings.instances if httpx.URL(i).host == host)
+        instance = next(i for i in self.settings.instances if _host(i) == host)
         return instance, tag or None
 
     def _headers(self, instance: str) -> dict[str, str] | None:
@@ -322,6 +322,11 @@ class MastodonStreamListener(StreamListener):
         )
         read_model(response, Timeline)
         return f"{httpx.URL(instance).host} answered its public timeline"
+
+
+def _host(instance: str) -> str:
+    """'mastodon.social', or 'host:port' where a port is named: a channel's name."""
+    return httpx.URL(instance).netloc.decode("ascii")
 
 
 def _transient(exc: ListenerError) -> bool:
