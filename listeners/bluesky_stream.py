@@ -187,7 +187,11 @@ class BlueskyStreamListener(StreamListener):
                     max_size=2**22,
                 ) as ws:
                     since = now()
-                    yield Batch(connected_since=since)  # connected: shown, errors cleared
+                    start = None
+                    if position is None:  # from now: a cursor at once, so nothing read is lost
+                        position = int(time.time() * 1e6)
+                        start = json.dumps({"time_us": position, "instance": None})
+                    yield Batch(connected_since=since, cursor=start)  # errors cleared, shown
                     batch = Batch(connected_since=since)
                     last_byte = time.monotonic()
                     flushed = time.monotonic()
@@ -288,7 +292,7 @@ def _position(cursor: str | None) -> tuple[int | None, str | None]:
         data = json.loads(cursor)
         if isinstance(data, int):
             return data, None
-        return int(data["time_us"]), str(data.get("instance") or "") or None
+        return int(data["time_us"]), data.get("instance") or None
     except (ValueError, TypeError, KeyError):
         log.warning("bluesky_stream: ignoring an unreadable cursor %r; reading from now", cursor)
         return None, None

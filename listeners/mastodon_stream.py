@@ -44,7 +44,15 @@ from listeners.errors import (
     RateLimited,
 )
 from listeners.http import read_model
-from listeners.mastodon import TOKEN_ENV, Status, Timeline, instance_urls, link_id, rewind
+from listeners.mastodon import (
+    TOKEN_ENV,
+    Status,
+    Timeline,
+    instance_urls,
+    link_id,
+    rewind,
+    snowflake_at,
+)
 from listeners.mastodon import to_mention as status_mention
 from listeners.query import fields
 from listeners.stream import Backoff, Batch, Heard, StreamListener, StreamSettings, now
@@ -187,7 +195,9 @@ class MastodonStreamListener(StreamListener):
                     since = now()
                     pump = _Pump(response)
                     pump.start()
-                    if newest is not None:
+                    if newest is None:  # from now: a cursor at once, so nothing read is lost
+                        newest = snowflake_at(int(time.time()))
+                    else:
                         for batch in self._backfill(instance, tag, newest, seen, since):
                             newest = batch.cursor or newest
                             yield batch

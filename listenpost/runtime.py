@@ -108,6 +108,7 @@ def build(settings: Settings, env: Mapping[str, str], http: HttpClient | None = 
     listeners = {
         name: registry.load(name)(source_settings, http, env)
         for name, source_settings in settings.source_settings().items()
+        if name not in registry.STREAMS  # long-lived tasks, not polls: listenpost/streams.py
     }
     return Runtime(
         settings=settings,

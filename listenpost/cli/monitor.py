@@ -4,7 +4,7 @@ how each source is doing."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -139,12 +139,17 @@ def backfill(
 
 
 def sources() -> None:
-    """Each source: schedule, last success, last error, next run, rate-limit budget left."""
+    """Each source: schedule, last success, last error, next run, rate-limit budget left; each
+    stream: connected since, lag behind the live edge, events and matches per second."""
+    from listeners import registry
+    from listenpost.cli.stream_table import stream_table
+
     settings = common.load_settings()
     configured = settings.source_settings()
     store = common.open_store(settings)
     try:
         states = {(s.brand, s.source): s for s in store.source_states()}
+        stream_states = store.stream_states()
     except Exception as exc:
         raise common.fail("cannot read the database", common.one_line(exc)) from None
     finally:
@@ -152,8 +157,11 @@ def sources() -> None:
     table = Table(title="sources", title_justify="left")
     for col in ("brand", "source", "every", "last success", "last error", "next run", "budget"):
         table.add_column(col)
+    streams = [name for name in configured if name in registry.STREAMS]  # issue 21
     for b in settings.brands:
         for name, source_settings in configured.items():
+            if name in streams:
+                continue
             s = states.get((b.name, name))
             table.add_row(
                 Text(b.name),
@@ -165,6 +173,9 @@ def sources() -> None:
                 Text((s.rate_budget if s else None) or "—"),
             )
     common.console.print(table, highlight=False)
+    if streams:
+        now = datetime.now(UTC)
+        common.console.print(stream_table(streams, stream_states, now), highlight=False)
 
 
 def _short_error(state: SourceState | None) -> str:
