@@ -10,7 +10,8 @@
 - Scripted trouble per next connection: `drop(after=n)` closes the TCP connection after n
   events without a close frame; `cut(after=n)` sends half of the next frame, then closes
   (a disconnect mid-message); `stall(after=n)` stops sending anything, heartbeats included,
-  while keeping the connection open; `refuse()` answers the upgrade with HTTP 503.
+  while keeping the connection open; `refuse()` answers the upgrade with HTTP 503; `kick()`
+  drops every open connection at once.
 
 Usage::
 
@@ -21,6 +22,7 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -49,6 +51,7 @@ class Connection:
     query: dict[str, list[str]]
     sent: int = 0
     closed: threading.Event = field(default_factory=threading.Event)
+    ws: ServerConnection | None = None
 
     @property
     def cursor(self) -> int | None:
@@ -189,6 +192,13 @@ class FakeJetstream:
     def refuse(self) -> None:
         self._trouble.append(Trouble("refuse"))
 
+    def kick(self) -> None:
+        """Drop every open connection now, without a close frame (a forced reconnect)."""
+        for conn in self.connections:
+            if conn.ws is not None and not conn.closed.is_set():
+                with contextlib.suppress(OSError):
+                    conn.ws.socket.shutdown(socket.SHUT_RDWR)
+
     # -- serving
 
     def _process_request(self, conn: ServerConnection, request: Any) -> Response | None:
@@ -201,7 +211,7 @@ class FakeJetstream:
 
     def _handle(self, ws: ServerConnection) -> None:
         parts = urlsplit(ws.request.path)
-        conn = Connection(parts.path, parse_qs(parts.query))
+        conn = Connection(parts.path, parse_qs(parts.query), ws=ws)
         self.connections.append(conn)
         wanted = set(conn.query.get("wantedCollections", []))
         trouble = self._trouble.pop(0) if self._trouble else None
