@@ -48,6 +48,7 @@ from listeners.mastodon import (
     TOKEN_ENV,
     Status,
     Timeline,
+    _order,
     instance_urls,
     link_id,
     rewind,
@@ -107,10 +108,6 @@ class _Seen:
         if len(self._uris) > self.size:
             self._uris.popitem(last=False)
         return True
-
-
-def _order(status_id: str) -> tuple[int, str]:
-    return (len(status_id), status_id)
 
 
 def _newest(a: str | None, b: str | None) -> str | None:

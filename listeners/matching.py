@@ -14,7 +14,6 @@ the prefilter may only ever skip queries that could not have matched.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -22,10 +21,8 @@ import ahocorasick
 
 from listeners.query import And, Handle, Hashtag, Node, Not, Or, Phrase, Query, Word
 
-
-def normalise(text: str) -> str:
-    """The same folding `Query.matches` applies, so an anchor found here is found there."""
-    return unicodedata.normalize("NFKC", text).casefold()
+# The folding Query.matches applies, so an anchor found here is found there.
+from listeners.query import _normalise as normalise
 
 
 def anchors(node: Node) -> frozenset[str] | None:
