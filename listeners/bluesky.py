@@ -141,7 +141,7 @@ def post_url(post: PostView) -> str:
     return POST_URL.format(who, m["rkey"])
 
 
-def _links(record: PostRecord) -> list[str]:
+def links(record: PostRecord) -> list[str]:
     """Full URLs from link facets: the text shows links shortened ("acme.com/pri...")."""
     return [
         str(feature["uri"])
@@ -174,7 +174,7 @@ def to_mention(post: PostView) -> Mention:
 def matches(query: Query, post: PostView) -> bool:
     """A post written in several languages passes a `lang:` filter on any of them."""
     record = post.record
-    text = fields(record.text, *_links(record))
+    text = fields(record.text, *links(record))
     langs = record.langs or [None]
     return any(query.matches(text, lang) for lang in langs)
 

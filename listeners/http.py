@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -238,6 +239,46 @@ class HttpClient:
             )
             time.sleep(delay)
             attempt += 1
+
+    @contextmanager
+    def stream(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        read_timeout: float = 30.0,
+    ) -> Iterator[httpx.Response]:
+        """A GET whose body is read as it arrives (server-sent events), for as long as it lasts.
+
+        Statuses and rate limits are checked as `request` checks them; failures are not retried
+        here, since a stream's own reconnect loop does that (and resumes from its cursor). A
+        body silent for `read_timeout` seconds raises `httpx.ReadTimeout` from the read.
+        """
+        timeout = httpx.Timeout(self._client.timeout.connect, read=read_timeout)
+        try:
+            request = self._client.build_request(
+                "GET", url, params=params, headers=headers, timeout=timeout
+            )
+        except httpx.InvalidURL as exc:
+            raise ListenerError(f"GET to an invalid URL: {exc}") from exc
+        host = request.url.netloc.decode("ascii")
+        shown = f"GET {redact(request.url)}"
+        self._refuse_if_spent(host, shown)
+        try:
+            response = self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            failure = type(exc).__name__
+            raise ListenerError(f"could not reach {host} for {shown} ({failure})") from exc
+        try:
+            now = _now()
+            budget = self._observe(host, response, self.rules, now)
+            if response.status_code >= 400:
+                response.read()
+                self._checked(response, host, shown, budget, now, 1)
+            yield response
+        finally:
+            response.close()
 
     def budget(self, url: str) -> Budget | None:
         """What the network last said about requests left on `url`'s host (None: it never said)."""

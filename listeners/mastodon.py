@@ -63,6 +63,19 @@ _TAG = re.compile(r"\w*[^\W\d]\w*")
 _PLAIN = re.compile(r"[\w.'-]+")
 
 
+def instance_urls(value: list[str]) -> list[str]:
+    """'mastodon.social' or a URL -> https://host, in order, without repeats."""
+    urls = []
+    for raw in value:
+        url = raw.strip().rstrip("/")
+        if "://" not in url:
+            url = "https://" + url
+        if not _URL.fullmatch(url):
+            raise ValueError(f"{raw!r} is not an instance like 'mastodon.social' or a URL")
+        urls.append(url)
+    return list(dict.fromkeys(urls))
+
+
 class MastodonSettings(SourceSettings):
     """`[sources.mastodon]`: `instances` whose hashtag timelines are read (the first one also runs
     status search when MASTODON_ACCESS_TOKEN is set, so list the token's own instance first);
@@ -74,15 +87,7 @@ class MastodonSettings(SourceSettings):
     @field_validator("instances")
     @classmethod
     def _urls(cls, value: list[str]) -> list[str]:
-        urls = []
-        for raw in value:
-            url = raw.strip().rstrip("/")
-            if "://" not in url:
-                url = "https://" + url
-            if not _URL.fullmatch(url):
-                raise ValueError(f"{raw!r} is not an instance like 'mastodon.social' or a URL")
-            urls.append(url)
-        return list(dict.fromkeys(urls))
+        return instance_urls(value)
 
     @model_validator(mode="after")
     def _one_way_to_name_servers(self) -> MastodonSettings:
@@ -230,7 +235,7 @@ def snowflake_at(epoch_seconds: int) -> str:
     return str(epoch_seconds * 1000 << 16)
 
 
-def _rewind(status_id: str, seconds: int) -> str:
+def rewind(status_id: str, seconds: int) -> str:
     """The id `seconds` before a Mastodon snowflake; ids of other servers stay where they are."""
     if status_id.isdigit() and int(status_id) >= _SNOWFLAKE_MIN:
         return str(max(int(status_id) - (seconds * 1000 << 16), 0))
@@ -269,7 +274,7 @@ class TagMark:
     def floor(self) -> str | None:
         if self.newest is None:
             return self.start
-        window = _rewind(self.newest, OVERLAP_SECONDS)
+        window = rewind(self.newest, OVERLAP_SECONDS)
         return max(window, self.start, key=_order) if self.start else window
 
     def advance(self, ids: Iterable[str]) -> TagMark:
@@ -277,7 +282,7 @@ class TagMark:
         if not read:
             return self
         newest = max([*read, *([self.newest] if self.newest else [])], key=_order)
-        window = _rewind(newest, OVERLAP_SECONDS)
+        window = rewind(newest, OVERLAP_SECONDS)
         kept = sorted((i for i in self.seen | read if _order(i) >= _order(window)), key=_order)
         start = self.start if self.start and _order(self.start) > _order(window) else None
         return TagMark(newest, frozenset(kept[-MAX_SEEN:]), start)

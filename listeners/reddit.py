@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.mention import Mention, Metrics
@@ -179,24 +180,30 @@ class RedditListener(Listener):
         return Watermark.reaching_back_to(since).dumps()
 
     def _search_url(self) -> str:
-        suffix = "/search.json" if self._credentials() is None else "/search"
         if self.settings.subreddits:
-            return f"{self.api_url}/r/{'+'.join(self.settings.subreddits)}{suffix}"
-        return self.api_url + suffix
+            return self.listing_url(f"/r/{'+'.join(self.settings.subreddits)}/search")
+        return self.listing_url("/search")
 
-    def _listing(self, params: Mapping[str, str | int]) -> Listing:
-        url = self._search_url()
+    def listing_url(self, path: str) -> str:
+        """`path` ('/search', '/r/all/new') on the host this app reads: the public JSON
+        (`.json`) without credentials, oauth.reddit.com with them."""
+        return self.api_url + path + (".json" if self._credentials() is None else "")
+
+    def get(self, url: str, params: Mapping[str, str | int]) -> httpx.Response:
+        """GET with the app-only token when configured (the `reddit_new` stream shares this)."""
         credentials = self._credentials()
         if credentials is None:
-            return read_model(self.http.get(url, params=params), Listing)
+            return self.http.get(url, params=params)
         headers = self._auth(credentials)
         try:
-            response = self.http.get(url, params=params, headers=headers)
+            return self.http.get(url, params=params, headers=headers)
         except AuthError:
             # Tokens expire or get revoked; one fresh token, then a refusal is real.
             headers = self._auth(credentials, renew=True)
-            response = self.http.get(url, params=params, headers=headers)
-        return read_model(response, Listing)
+            return self.http.get(url, params=params, headers=headers)
+
+    def _listing(self, params: Mapping[str, str | int]) -> Listing:
+        return read_model(self.get(self._search_url(), params), Listing)
 
     def _auth(self, credentials: tuple[str, str], renew: bool = False) -> dict[str, str]:
         with self._token_lock:

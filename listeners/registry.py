@@ -14,6 +14,7 @@ from listeners.errors import NotConfigured
 
 if TYPE_CHECKING:  # importing a listener's base pulls in the HTTP layer; looking up a name must not
     from listeners.base import Listener
+    from listeners.stream import StreamListener
 
 LISTENERS: dict[str, str] = {
     "hackernews": "listeners.hackernews:HackerNewsListener",
@@ -29,14 +30,21 @@ LISTENERS: dict[str, str] = {
     "web": "listeners.web:WebListener",
 }
 
+# Streams hear every post as it is written and match every brand locally (listeners/stream.py).
+STREAMS: dict[str, str] = {
+    "bluesky_stream": "listeners.bluesky_stream:BlueskyStreamListener",
+    "mastodon_stream": "listeners.mastodon_stream:MastodonStreamListener",
+    "hackernews_items": "listeners.hackernews_items:HackerNewsItemsListener",
+    "reddit_new": "listeners.reddit_new:RedditNewListener",
+}
 
-def load(name: str) -> type[Listener]:
+
+def load(name: str) -> type[Listener] | type[StreamListener]:
     """The listener class registered as `name`; NotConfigured with the reason if it cannot load."""
-    try:
-        path = LISTENERS[name]
-    except KeyError:
-        known = ", ".join(sorted(LISTENERS))
-        raise NotConfigured(f"unknown source {name!r}; known sources: {known}") from None
+    path = LISTENERS.get(name) or STREAMS.get(name)
+    if path is None:
+        known = ", ".join(sorted([*LISTENERS, *STREAMS]))
+        raise NotConfigured(f"unknown source {name!r}; known sources: {known}")
     module_name, _, attr = path.partition(":")
     try:
         module = importlib.import_module(module_name)

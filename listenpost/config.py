@@ -213,6 +213,10 @@ class Settings(_Strict):
         """Each enabled source's table validated by its own listener's Settings model."""
         return {name: _source_settings(name, table) for name, table in self.sources.items()}
 
+    def poll_settings(self) -> dict[str, SourceSettings]:
+        """The sources searched on a schedule; streams run as long-lived tasks instead."""
+        return {n: s for n, s in self.source_settings().items() if n not in registry.STREAMS}
+
 
 def _hint(value: str, known: list[str]) -> str:
     """' (did you mean 'X'?)' when something is close, else the list of what is allowed."""

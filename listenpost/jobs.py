@@ -43,7 +43,7 @@ class Job:
 
 def table(settings: Settings) -> list[Job]:
     """The monitor's jobs for these settings, in the order they are added."""
-    sources = settings.source_settings()
+    sources = settings.poll_settings()
     polls = [
         Job(
             id=f"poll:{brand.name}:{name}",

@@ -103,7 +103,7 @@ def build(settings: Settings, env: Mapping[str, str], http: HttpClient | None = 
     http = http or HttpClient()
     listeners = {
         name: registry.load(name)(source_settings, http, env)
-        for name, source_settings in settings.source_settings().items()
+        for name, source_settings in settings.poll_settings().items()
     }
     return Runtime(
         settings=settings,

@@ -74,11 +74,15 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
     slack_app = start_for_run(
         rt.store, alerts.slack, alerts.slack.base_url, rt.env, rt.routes, alerts.replies
     )
+    from listenpost import streams  # firehoses matched locally (issue 21)
+
+    running = streams.start_for_run(rt)
     try:
         stop.wait()
     finally:
         if slack_app is not None:
             slack_app.stop()
         rt.stopping.set()
+        running.join()  # each stream commits what it read, with its cursor
         log.info("stopping: waiting for running jobs to commit")
         scheduler.shutdown(wait=True)

@@ -236,3 +236,22 @@ spikes = Table(
     Column("ts", String(64)),
     Index("ix_spikes_open", "brand", "scope", "key", "status"),
 )
+
+# ---- streams (0006) --------------------------------------------------------------------------
+
+# One row per stream channel (a Jetstream connection, a Mastodon instance's feed): the cursor
+# committed with the mentions it covers, and the health `listenpost sources` shows.
+stream_state = Table(
+    "stream_state",
+    metadata,
+    Column("stream", String(128), primary_key=True),
+    Column("channel", String(255), primary_key=True),
+    Column("cursor", Text),
+    Column("connected_since", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Column("lag_s", Float),
+    Column("events_per_s", Float),
+    Column("matched_per_s", Float),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+)

@@ -7,7 +7,7 @@ exactly what was not kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,13 +15,14 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 
 from core.mention import Mention, Metrics
 from core.triage import Triage
-from storage import db
+from storage import db, streams
 from storage.alerting import SLACK_KINDS, link_threads, slack_ready
 from storage.ingest import save_mentions
 from storage.label_rows import insert_label, labels_in, overridden
 from storage.records import OutboxItem, SourceState, StoredMention
 from storage.sanitize import storable
 from storage.schema import mention_brands, mentions, outbox, source_state, triage
+from storage.streams import StreamHealth, StreamState
 
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
 
@@ -382,6 +383,33 @@ class Store:
         conn.execute(
             stmt.on_conflict_do_update(index_elements=["brand", "source"], set_=values)
         )
+
+    # ---- streams (storage/streams.py) --------------------------------------------------------
+
+    def save_stream_batch(
+        self,
+        stream: str,
+        channel: str,
+        matched: Mapping[str, Sequence[Mention]],
+        cursor: str | None,
+        health: StreamHealth,
+        now: datetime | None = None,
+    ) -> dict[str, list[int]]:
+        """Every brand's matches from one stream batch and the cursor after it, atomically."""
+        return streams.save_batch(
+            self.engine, stream, channel, matched, cursor, health, now or _now()
+        )
+
+    def stream_cursor(self, stream: str, channel: str) -> str | None:
+        return streams.cursor(self.engine, stream, channel)
+
+    def record_stream_error(
+        self, stream: str, channel: str, error: str | None, now: datetime | None = None
+    ) -> None:
+        streams.record_error(self.engine, stream, channel, error, now or _now())
+
+    def stream_states(self) -> list[StreamState]:
+        return streams.states(self.engine)
 
     def ping(self) -> str:
         with self.engine.begin() as conn:

@@ -4,7 +4,7 @@ how each source is doing."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -153,12 +153,18 @@ def backfill(
 
 
 def sources() -> None:
-    """Each source: schedule, last success, last error, next run, rate-limit budget left."""
+    """Each source: schedule, last success, last error, next run, rate-limit budget left; each
+    stream: connected since, lag behind the live edge, events and matches per second."""
+    from listeners import registry
+    from listenpost.cli.stream_table import stream_table
+
     settings = common.load_settings()
-    configured = settings.source_settings()
+    configured = settings.poll_settings()
+    streams = [name for name in settings.sources if name in registry.STREAMS]
     store = common.open_store(settings)
     try:
         states = {(s.brand, s.source): s for s in store.source_states()}
+        stream_states = store.stream_states()
     except Exception as exc:
         raise common.fail("cannot read the database", common.one_line(exc)) from None
     finally:
@@ -179,6 +185,9 @@ def sources() -> None:
                 ]
             )
     common.console.print(common.table(SOURCE_COLUMNS, rows, title="sources"), highlight=False)
+    if streams:
+        now = datetime.now(UTC)
+        common.console.print(stream_table(streams, stream_states, now), highlight=False)
 
 
 def _short_error(state: SourceState | None) -> str:
