@@ -36,6 +36,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from alerts import actions, replies, slash
+from alerts.app_settings import Permissions
+from alerts.permissions import BY_ACTION, Gate
 from alerts.render import ESCALATE, REPLIES, VIEW_POST, escape
 from storage import cases
 
@@ -72,12 +74,15 @@ def build_app(
     clock: Callable[[], datetime] = _utcnow,
     routes: Sequence[Route] = (),
     saved_replies: Sequence[SavedReply] = (),
+    permissions: Permissions | None = None,
 ) -> App:
     """The bolt App with listenpost's handlers; transport-agnostic (Socket Mode or HTTP).
 
     auth.test runs here, so a wrong bot token fails at start-up with a clear message instead
-    of on the first click.
+    of on the first click. Every click and `/listenpost mute` is checked against
+    `permissions` (everyone, when not given).
     """
+    gate = Gate(permissions or Permissions(), client)
     # bolt warns "`token` will be unused" whenever SLACK_BOT_TOKEN is in the environment and a
     # client is given; the client carries that very token, so the warning is only noise.
     bolt_log = get_bolt_logger(App)
@@ -98,13 +103,19 @@ def build_app(
         respond: Callable[..., Any],
     ) -> None:
         ack()
-        handle_click(store, client, body, action, respond, clock(), routes)
+        handle_click(store, client, body, action, respond, clock(), gate, routes)
 
     @app.action(REPLIES)
     def on_saved_replies(
-        ack: Callable[..., None], action: dict[str, Any], respond: Callable[..., Any]
+        ack: Callable[..., None],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Callable[..., Any],
     ) -> None:
         ack()
+        if not gate.allows("reply", _clicker(body)):
+            _tell(respond, gate.refusal("reply"))
+            return
         value = str(action.get("value", ""))
         mention = store.get_mention(int(value)) if value.isdigit() else None
         if mention is None:
@@ -127,6 +138,10 @@ def build_app(
             user_id=str(command.get("user_id") or "unknown"),
             now=clock(),
         )
+        needed = slash.permission(invocation.text)
+        if needed and not gate.allows(needed, invocation.user_id):
+            ack(response_type="ephemeral", text=gate.refusal(needed))
+            return
         ack(**slash.answer(store, invocation))
 
     return app
@@ -139,10 +154,16 @@ def handle_click(
     action: Mapping[str, Any],
     respond: Callable[..., Any],
     now: datetime,
+    gate: Gate,
     routes: Sequence[Route] = (),
 ) -> None:
-    """Store what a click means, then show it on every message that alerted the mention."""
-    user = str((body.get("user") or {}).get("id") or "unknown")
+    """Store what a click means, then show it on every message that alerted the mention
+    (when the clicker may: otherwise only they are told, and nothing changes)."""
+    user = _clicker(body)
+    needed = BY_ACTION.get(str(action.get("action_id", "")))
+    if needed and not gate.allows(needed, user):
+        _tell(respond, gate.refusal(needed))
+        return
     try:
         click = actions.parse_click(action, user)
         outcome = actions.apply(store, click, now)
@@ -174,6 +195,15 @@ def handle_click(
     if click.action_id == ESCALATE:
         route = next((x for x in routes if x.name == outcome.case.route), None)
         _escalate(client, outcome, route, user, container, respond)
+
+
+def _clicker(body: Mapping[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id") or "unknown")
+
+
+def _tell(respond: Callable[..., Any], text: str) -> None:
+    """An answer only the clicker sees, leaving the alert as it is."""
+    respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def _escalate(
@@ -445,7 +475,14 @@ def from_settings(
     if base_url:
         options["base_url"] = base_url
     client = WebClient(**options)
-    app = build_app(store, client, secret or "", routes=routes, saved_replies=saved_replies)
+    app = build_app(
+        store,
+        client,
+        secret or "",
+        routes=routes,
+        saved_replies=saved_replies,
+        permissions=settings.permissions,
+    )
     return SlackApp(
         app,
         settings.app_mode,
