@@ -204,3 +204,27 @@ def posted_now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_socket_mode_takes_the_rules_from_settings(store: Store, slack: FakeSlack) -> None:
+    from alerts.app import from_settings
+    from alerts.app_settings import SlackAppSettings
+    from fakes.slack import APP_TOKEN
+    from fakes.socket_mode import FakeSocketMode
+
+    settings = SlackAppSettings.model_validate({"permissions": {"resolve": [LEAD]}})
+    env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_APP_TOKEN": APP_TOKEN}
+    with FakeSocketMode() as ws:
+        slack.socket_mode(ws.url)
+        app = from_settings(store, settings, slack.base_url, env)
+        assert app is not None
+        app.start()
+        try:
+            posted = post_alert(store, slack)
+            action = button(posted.message["blocks"], r.RESOLVE)
+            ws.deliver("interactive", block_actions(action, posted.message,
+                                                    slack.response_url(), user=ANA))
+            assert refusal(slack)["text"].startswith(f":no_entry: Only <@{LEAD}> may resolve")
+        finally:
+            app.stop()
+    assert get_case(store, posted.mention_id).status == "open"  # type: ignore[union-attr]
