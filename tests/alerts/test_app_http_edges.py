@@ -8,6 +8,7 @@ Requests go over raw sockets, since a client library would refuse to send most o
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -67,15 +68,15 @@ def send_raw(app: SlackApp, head: dict[str, str], body: bytes = b"") -> tuple[in
     with socket.create_connection((url.hostname, url.port), timeout=PROMPT + 3) as conn:
         conn.sendall(request)
         answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
+        while b"\r\n\r\n" not in answer and (chunk := conn.recv(65536)):
             answer += chunk
-    took = time.monotonic() - start
-    assert answer, "the connection was dropped without an answer"
-    status = int(answer.split(b" ", 2)[1])
-    return status, answer.partition(b"\r\n\r\n")[2], took
+        took = time.monotonic() - start
+        assert answer, "the connection was dropped without an answer"
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        while length and len(body) < int(length[1]) and (chunk := conn.recv(65536)):
+            body += chunk
+    return int(head.split(b" ", 2)[1]), body, took
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
