@@ -2,8 +2,10 @@
 
 Socket Mode (the default) dials out to Slack over a WebSocket, so a laptop or a server behind
 a firewall works with no public URL. HTTP mode serves Slack's signed requests on a port for
-those who host it behind their own HTTPS proxy; bolt checks every request's signature and
-timestamp and answers 401 to anything it cannot verify.
+those who host it behind their own HTTPS proxy: the body is read only when its length is
+stated and under 1 MB, its signature and timestamp are checked on the raw bytes before anything
+parses it (401 otherwise), and every malformed request gets a prompt 4xx, never a hang or a
+traceback.
 
 Slack wants an answer within 3 seconds: clicks are acknowledged first and then worked (case,
 label, chat.update); slash commands are answered within the acknowledgement itself.
@@ -12,10 +14,14 @@ label, chat.update); slash commands are answered within the acknowledgement itse
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import logging
 import re
 import socket
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +36,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from alerts import actions, replies, slash
+from alerts.app_settings import Permissions
+from alerts.permissions import BY_ACTION, Gate
 from alerts.render import ESCALATE, REPLIES, VIEW_POST, escape
 from storage import cases
 
@@ -41,6 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1 << 20  # Slack's payloads are a few KB; anything bigger is not Slack
+READ_TIMEOUT = 10.0  # seconds a client may take to send its request: a stalled one is dropped
+SIGNATURE_TOLERANCE = 300  # Slack's own rule: refuse requests signed more than 5 minutes away
+_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: "²".isdigit() is True, int("²") raises
 _CASE_ACTION = re.compile("^(" + "|".join(map(re.escape, actions.CASE_ACTIONS)) + ")$")
 
 
@@ -63,12 +74,15 @@ def build_app(
     clock: Callable[[], datetime] = _utcnow,
     routes: Sequence[Route] = (),
     saved_replies: Sequence[SavedReply] = (),
+    permissions: Permissions | None = None,
 ) -> App:
     """The bolt App with listenpost's handlers; transport-agnostic (Socket Mode or HTTP).
 
     auth.test runs here, so a wrong bot token fails at start-up with a clear message instead
-    of on the first click.
+    of on the first click. Every click and `/listenpost mute` is checked against
+    `permissions` (everyone, when not given).
     """
+    gate = Gate(permissions or Permissions(), client)
     # bolt warns "`token` will be unused" whenever SLACK_BOT_TOKEN is in the environment and a
     # client is given; the client carries that very token, so the warning is only noise.
     bolt_log = get_bolt_logger(App)
@@ -89,13 +103,19 @@ def build_app(
         respond: Callable[..., Any],
     ) -> None:
         ack()
-        handle_click(store, client, body, action, respond, clock(), routes)
+        handle_click(store, client, body, action, respond, clock(), gate, routes)
 
     @app.action(REPLIES)
     def on_saved_replies(
-        ack: Callable[..., None], action: dict[str, Any], respond: Callable[..., Any]
+        ack: Callable[..., None],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Callable[..., Any],
     ) -> None:
         ack()
+        if not gate.allows("reply", _clicker(body)):
+            _tell(respond, gate.refusal("reply"))
+            return
         value = str(action.get("value", ""))
         mention = store.get_mention(int(value)) if value.isdigit() else None
         if mention is None:
@@ -118,6 +138,10 @@ def build_app(
             user_id=str(command.get("user_id") or "unknown"),
             now=clock(),
         )
+        needed = slash.permission(invocation.text)
+        if needed and not gate.allows(needed, invocation.user_id):
+            ack(response_type="ephemeral", text=gate.refusal(needed))
+            return
         ack(**slash.answer(store, invocation))
 
     return app
@@ -130,10 +154,16 @@ def handle_click(
     action: Mapping[str, Any],
     respond: Callable[..., Any],
     now: datetime,
+    gate: Gate,
     routes: Sequence[Route] = (),
 ) -> None:
-    """Store what a click means, then show it on every message that alerted the mention."""
-    user = str((body.get("user") or {}).get("id") or "unknown")
+    """Store what a click means, then show it on every message that alerted the mention
+    (when the clicker may: otherwise only they are told, and nothing changes)."""
+    user = _clicker(body)
+    needed = BY_ACTION.get(str(action.get("action_id", "")))
+    if needed and not gate.allows(needed, user):
+        _tell(respond, gate.refusal(needed))
+        return
     try:
         click = actions.parse_click(action, user)
         outcome = actions.apply(store, click, now)
@@ -165,6 +195,15 @@ def handle_click(
     if click.action_id == ESCALATE:
         route = next((x for x in routes if x.name == outcome.case.route), None)
         _escalate(client, outcome, route, user, container, respond)
+
+
+def _clicker(body: Mapping[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id") or "unknown")
+
+
+def _tell(respond: Callable[..., Any], text: str) -> None:
+    """An answer only the clicker sees, leaving the alert as it is."""
+    respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def _escalate(
@@ -222,17 +261,23 @@ class SlackApp:
         host: str = "127.0.0.1",
         port: int = 3000,
         path: str = "/slack/events",
+        signing_secret: str = "",
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
         if mode == "socket" and not (app_token or "").startswith("xapp-"):
             raise AppSetupError(
                 "Slack app: Socket Mode needs SLACK_APP_TOKEN, an app-level token starting "
                 "with xapp- (Basic Information > App-Level Tokens, scope connections:write)"
             )
+        if mode == "http" and not signing_secret:
+            raise AppSetupError("Slack app: HTTP mode needs SLACK_SIGNING_SECRET")
         self.app = app
         self.mode = mode
         self._app_token = app_token
         self._address = (host, port)
         self._path = path
+        self._signing_secret = signing_secret
+        self._read_timeout = read_timeout
         self._socket: Any = None
         self._http: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -263,8 +308,8 @@ class SlackApp:
             self._socket = handler
             log.info("Slack app connected over Socket Mode")
             return
-        self._http = ThreadingHTTPServer(self._address, _http_handler(self.app, self._path))
-        self._http.daemon_threads = True
+        handler = _http_handler(self.app, self._path, self._signing_secret, self._read_timeout)
+        self._http = _Server(self._address, handler)
         self._thread = threading.Thread(
             target=self._http.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -296,10 +341,39 @@ def _close_socket_mode(handler: Any) -> None:
     handler.close()
 
 
-def _http_handler(app: App, path: str) -> type[BaseHTTPRequestHandler]:
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line instead of socketserver's traceback on stderr: a client that misbehaves
+        is not a bug to debug."""
+        failure = sys.exc_info()[1]
+        log.warning(
+            "slack app http: a request from %s failed (%s)",
+            client_address[0],
+            type(failure).__name__ if failure else "unknown error",
+        )
+
+
+def signed(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> bool:
+    """Slack's request signing, checked on the raw bytes before anything parses them:
+    `v0=` + hex HMAC-SHA256(secret, b"v0:{timestamp}:" + body), timestamp within 5 minutes."""
+    stamp = headers.get("X-Slack-Request-Timestamp") or ""
+    given = headers.get("X-Slack-Signature") or ""
+    if not _DIGITS.fullmatch(stamp) or abs(now - int(stamp)) > SIGNATURE_TOLERANCE:
+        return False
+    message = b"v0:" + stamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), given.encode("latin-1", errors="replace"))
+
+
+def _http_handler(
+    app: App, path: str, secret: str, read_timeout: float
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
+        timeout = read_timeout  # a socket timeout: a client that stops sending is let go
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("slack app http: " + format, *args)
@@ -307,18 +381,56 @@ def _http_handler(app: App, path: str) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             parts = urlsplit(self.path)
             if parts.path != path:
-                self._reply(404, b"not found", {"Content-Type": ["text/plain"]})
+                self._refuse(404, "not found")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._reply(413, b"request too large", {"Content-Type": ["text/plain"]})
+            raw = self._body()
+            if raw is None:
                 return
-            raw = self.rfile.read(length).decode("utf-8", errors="replace")
+            if not signed(secret, self.headers, raw, time.time()):
+                self._reply(401, b"invalid request signature", {"Content-Type": ["text/plain"]})
+                return
             headers: dict[str, list[str]] = {}
             for key, value in self.headers.items():
                 headers.setdefault(key.lower(), []).append(value)
-            response = app.dispatch(BoltRequest(body=raw, query=parts.query, headers=headers))
+            try:
+                request = BoltRequest(
+                    body=raw.decode("utf-8", errors="replace"), query=parts.query, headers=headers
+                )
+            except ValueError:  # signed, yet `payload=` is not JSON: nothing Slack would send
+                self._refuse(400, "malformed payload")
+                return
+            response = app.dispatch(request)
             self._reply(response.status, response.body.encode("utf-8"), response.headers)
+
+        def _body(self) -> bytes | None:
+            """The stated number of bytes, or None once a 4xx has been sent for anything else:
+            no length that is not plain digits, nothing over MAX_BODY, no chunked bodies."""
+            if self.headers.get("Transfer-Encoding"):
+                self._refuse(411, "send a Content-Length")
+                return None
+            stated = (self.headers.get("Content-Length") or "0").strip()
+            if not (stated.isascii() and stated.isdigit()):
+                self._refuse(400, "bad Content-Length")
+                return None
+            length = int(stated) if len(stated) <= 9 else MAX_BODY + 1  # never int("9" * 5000)
+            if length > MAX_BODY:
+                self._refuse(413, "request too large")
+                return None
+            try:
+                raw = self.rfile.read(length)
+            except TimeoutError:
+                self._refuse(408, "request timed out")
+                return None
+            if len(raw) < length:  # the client gave up half-way: nobody is left to answer
+                self.close_connection = True
+                return None
+            return raw
+
+        def _refuse(self, status: int, reason: str) -> None:
+            """Answer and close: whatever is left of the request is never read."""
+            self.close_connection = True
+            headers = {"Content-Type": ["text/plain"], "Connection": ["close"]}
+            self._reply(status, reason.encode(), headers)
 
         def _reply(self, status: int, payload: bytes, headers: Mapping[str, Any]) -> None:
             self.send_response(status)
@@ -363,7 +475,14 @@ def from_settings(
     if base_url:
         options["base_url"] = base_url
     client = WebClient(**options)
-    app = build_app(store, client, secret or "", routes=routes, saved_replies=saved_replies)
+    app = build_app(
+        store,
+        client,
+        secret or "",
+        routes=routes,
+        saved_replies=saved_replies,
+        permissions=settings.permissions,
+    )
     return SlackApp(
         app,
         settings.app_mode,
@@ -371,6 +490,7 @@ def from_settings(
         host=settings.http_host,
         port=settings.http_port,
         path=settings.http_path,
+        signing_secret=secret or "",
     )
 
 

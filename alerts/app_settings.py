@@ -9,6 +9,7 @@ request and the app rejects any it cannot verify.
 
 from __future__ import annotations
 
+import re
 from string import Formatter
 from typing import Literal
 
@@ -17,6 +18,40 @@ from pydantic import Field, field_validator
 from core.settings import Strict
 from core.triage import CATEGORIES
 
+EVERYONE = "*"
+# A Slack user (U…, or W… on Enterprise Grid) or user group (S…) id, as Slack shows it under
+# a profile's or group's "Copy member ID" / "Copy group ID".
+SLACK_ID = re.compile(r"[UWS][A-Z0-9]{2,30}")
+
+
+class Permissions(Strict):
+    """Who may do what from Slack (`[alerts.slack.permissions]`): per action, a list of Slack
+    user ids ("U0123ABCD"), user group ids ("S0LEADS") or "*" for everyone in the workspace.
+
+    Open by default: a small team where everyone works the alerts needs no setup. Reading
+    (`/listenpost status`, `cases`, `mutes`, View post) is always open.
+    """
+
+    acknowledge: list[str] = Field(default_factory=lambda: [EVERYONE])
+    assign: list[str] = Field(default_factory=lambda: [EVERYONE])
+    resolve: list[str] = Field(default_factory=lambda: [EVERYONE])
+    reopen: list[str] = Field(default_factory=lambda: [EVERYONE])
+    not_relevant: list[str] = Field(default_factory=lambda: [EVERYONE])
+    escalate: list[str] = Field(default_factory=lambda: [EVERYONE])
+    mute: list[str] = Field(default_factory=lambda: [EVERYONE])  # Mute author, /listenpost mute
+    label: list[str] = Field(default_factory=lambda: [EVERYONE])  # Wrong sentiment
+    reply: list[str] = Field(default_factory=lambda: [EVERYONE])  # Saved replies
+
+    @field_validator("*")
+    @classmethod
+    def _slack_ids(cls, value: list[str]) -> list[str]:
+        for who in value:
+            if who != EVERYONE and not SLACK_ID.fullmatch(who):
+                raise ValueError(
+                    f"{who!r} is not a Slack user id (U…), user group id (S…) or \"*\" (everyone)"
+                )
+        return value
+
 
 class SlackAppSettings(Strict):
     app_mode: Literal["socket", "http"] = "socket"
@@ -24,6 +59,7 @@ class SlackAppSettings(Strict):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=3000, ge=1, le=65535)
     http_path: str = "/slack/events"
+    permissions: Permissions = Field(default_factory=Permissions)
 
     @field_validator("http_path")
     @classmethod

@@ -4,7 +4,9 @@ Everything that comes from the network (post text, author, title, even the URL) 
 a post saying `<!channel>` must not page a whole company, and `<https://evil|bank.com>` must
 not become a disguised link. Slack treats only `&`, `<` and `>` as control characters, so
 escaping those three makes every control sequence inert; mrkdwn text objects also get
-`verbatim: true` so Slack does not auto-link channel names or mentions in the text.
+`verbatim: true` so Slack does not auto-link channel names or mentions in the text. Characters
+that reorder or hide what a reader sees (bidi overrides, zero-width spaces) are dropped by the
+same functions: `escape` and `inert` for mrkdwn, `plain` for plain_text.
 """
 
 from __future__ import annotations
@@ -34,13 +36,28 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # stays literal and cannot unbalance the bold author name we wrap around it.
 LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
 _WHITESPACE = re.compile(r"\s+")
+# Bidi marks, embeddings, overrides and isolates, and the invisible format characters (zero-width
+# space, word joiner, BOM, tag characters): Slack shows text with them as it is, so a post could
+# read backwards ("U+202E") or hide a word inside another. The zero-width (non-)joiners stay:
+# emoji sequences and several scripts need them, and they neither reorder nor hide text.
+HIDDEN = re.compile(
+    "[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    "\U000e0000-\U000e007f]"
+)
 
 _URGENCY_EMOJI = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "⚪"}
 
 
 def escape(text: str) -> str:
-    """Slack's documented escaping: makes `<!channel>`, `<@U1>` and `<url|label>` plain text."""
-    return "".join(_ENTITIES.get(ch, ch) for ch in text)
+    """Slack's documented escaping: makes `<!channel>`, `<@U1>` and `<url|label>` plain text
+    (and drops the characters that would reorder or hide it)."""
+    return "".join(_ENTITIES.get(ch, ch) for ch in HIDDEN.sub("", text))
+
+
+def plain(text: str, limit: int) -> str:
+    """Text for a plain_text object (headers, button labels): Slack shows it literally, so it
+    needs no entities, only the hidden characters dropped and Slack's length kept."""
+    return _fit_plain(HIDDEN.sub("", text), limit)
 
 
 def inert(text: str, limit: int | None = None) -> str:
@@ -49,7 +66,7 @@ def inert(text: str, limit: int | None = None) -> str:
     The limit counts UTF-16 code units, the most conservative reading of Slack's "characters",
     and truncation never splits an entity such as `&amp;`.
     """
-    pieces = _pieces(text)
+    pieces = _pieces(HIDDEN.sub("", text))
     out = "".join(pieces)
     if limit is None or _units(out) <= limit:
         return out
@@ -69,7 +86,7 @@ def safe_url(url: str | None) -> str | None:
     """The URL if it is a plain http(s) link Slack can show; None for anything else."""
     if not url or len(url) > URL_LIMIT:
         return None
-    if any(ch.isspace() or ord(ch) < 32 or ch in '<>|"' for ch in url):
+    if any(ch.isspace() or ord(ch) < 32 or ch in '<>|"' for ch in url) or HIDDEN.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -121,7 +138,7 @@ def render(
     brand = ", ".join(mention.brands) or "Brand"
     network = network_name(mention.network)
     emoji = _URGENCY_EMOJI[triage.urgency]
-    headline = _fit_plain(f"{emoji} {brand} mention on {network}", HEADER_LIMIT)
+    headline = plain(f"{emoji} {brand} mention on {network}", HEADER_LIMIT)
 
     author = inert(_one_line(mention.author) or "unknown author", LINE_LIMIT)
     reach = reach_line(mention)
@@ -337,7 +354,7 @@ def _mute_button(mention: StoredMention) -> dict[str, Any]:
     button["confirm"] = {
         "title": _plain("Mute this author?"),
         "text": _plain(
-            _fit_plain(
+            plain(
                 f"No more alerts for this author's posts on {where} until someone runs "
                 "/listenpost unmute author followed by the name.",
                 300,
@@ -357,7 +374,7 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": _plain(_fit_plain(text, 75)), "value": value}
+    return {"text": _plain(plain(text, 75)), "value": value}
 
 
 def _plain(text: str) -> dict[str, Any]:

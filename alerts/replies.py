@@ -8,6 +8,7 @@ Slack's three control characters, with none of the look-alike swaps alert text g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 SHOWN = 3  # more than a few is a list to read, not a suggestion
 BODY_LIMIT = 2800  # a section holds 3000 characters; the name and the fences take the rest
+_PIECE = re.compile(r"&(?:amp|lt|gt);|.", re.S)  # an entity or one character: never cut inside
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,8 @@ def _copyable(text: str, limit: int) -> str:
     """Escaped for Slack, unable to close its code block early, never cut inside an entity."""
     out: list[str] = []
     used = 0
-    for piece in (escape(ch) for ch in text.replace("```", "`\u200b``")):
+    # Escaped before the fence is broken: escaping drops zero-width spaces, ours included.
+    for piece in _PIECE.findall(escape(text).replace("```", "`\u200b``")):
         if used + len(piece) > limit:
             out.append("…")
             break

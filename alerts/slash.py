@@ -54,6 +54,12 @@ def answer(store: Store, invocation: Invocation) -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": text}
 
 
+def permission(text: str) -> str | None:
+    """The permission (alerts/app_settings.py Permissions) a command needs; None: reading only."""
+    words = _split(_decode(text))
+    return "mute" if words and words[0].lower() in ("mute", "unmute") else None
+
+
 def _dispatch(store: Store, inv: Invocation) -> str:
     words = _split(_decode(inv.text))
     verb = words[0].lower() if words else "help"

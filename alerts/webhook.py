@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,9 @@ TIMESTAMP_HEADER = "X-Listenpost-Timestamp"
 SIGNATURE_HEADER = "X-Listenpost-Signature"
 DELIVERY_HEADER = "X-Listenpost-Delivery"
 TOLERANCE_SECONDS = 300
+# Unix seconds in ASCII digits: str.isdigit() also accepts "²" (int() refuses it) and
+# Arabic-Indic digits (int() reads them); 12 digits last until the year 33658.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -50,7 +54,7 @@ def verify(
     lowered = {k.lower(): v for k, v in headers.items()}
     stamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     given = lowered.get(SIGNATURE_HEADER.lower(), "")
-    if not stamp.isdigit():
+    if not _TIMESTAMP.fullmatch(stamp):
         return False
     if abs((time.time() if now is None else now) - int(stamp)) > tolerance:
         return False

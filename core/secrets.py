@@ -6,6 +6,8 @@ message or a URL out of logs, stored errors and anything shown, whichever layer 
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -25,6 +27,9 @@ SECRET_ENV = (
     "LISTENPOST_WEBHOOK_SECRET",  # hand-offs (issue 7); routes may name other variables,
     "ZENDESK_API_TOKEN",  # which alerts/handoff.py scrubs itself
 )
+# Credentials sent together as HTTP Basic auth ("id:secret", base64-encoded): an error page that
+# echoes the header, or the pair decoded, must not show them either.
+BASIC_PAIRS = (("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"),)
 # Token shapes we recognise even when they did not come from our own environment.
 _PATTERNS = re.compile(
     r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+[A-Za-z0-9._~+/=-]+)"
@@ -37,14 +42,8 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Each secret also as it appears inside a URL (a Stack Exchange key's '*' and '(' are
-        # percent-encoded there). Longest first so a secret that contains another is masked whole.
-        forms = {
-            form
-            for s in secrets
-            if len(s) >= 6
-            for form in (s, quote(s, safe=""), quote_plus(s), quote(s))
-        }
+        # Longest first so a secret that contains another is masked whole.
+        forms = {form for s in secrets if len(s) >= 6 for form in _forms(s)}
         self.secrets = sorted(forms, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
@@ -62,5 +61,24 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def _forms(secret: str) -> set[str]:
+    """The secret as a body may echo it: as sent in a URL (a Stack Exchange key's '*' and '('
+    are percent-encoded there), inside a JSON string, and base64-encoded as in Basic auth."""
+    raw = secret.encode()
+    encoded = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        quote(secret),
+        json.dumps(secret)[1:-1],
+        *encoded,
+        *(e.rstrip("=") for e in encoded),
+    }
+
+
 def secrets_from(env: Mapping[str, str]) -> list[str]:
-    return [env[name] for name in SECRET_ENV if env.get(name)]
+    """The environment's secrets, plus each Basic-auth pair joined as it goes on the wire."""
+    found = [env[name] for name in SECRET_ENV if env.get(name)]
+    pairs = [f"{env[a]}:{env[b]}" for a, b in BASIC_PAIRS if env.get(a) and env.get(b)]
+    return found + pairs

@@ -9,6 +9,9 @@
 - A `Listing`: `{"kind": "Listing", "data": {"after", "before", "dist", "modhash",
   "geo_filter", "children": [{"kind": "t3", "data": {id, name, title, selftext, author,
   permalink, created_utc, subreddit, score, num_comments, url, ...}}]}}`.
+- `echo_credentials`: the token endpoint refuses (401) with a body that echoes what it was sent,
+  as some proxies and misconfigured gateways do: the Basic pair decoded, the header as sent, and
+  the secret URL-encoded.
 - Every answer carries `X-Ratelimit-Used`, `X-Ratelimit-Remaining` and `X-Ratelimit-Reset`
   (seconds to the end of the window); past the budget, or with a generic User-Agent, a 429.
 
@@ -22,6 +25,7 @@ import base64
 import re
 import secrets
 from typing import Any
+from urllib.parse import quote_plus
 
 from fakes.server import FakeServer, Request, Response
 
@@ -90,6 +94,7 @@ class FakeReddit:
         self.used = 0
         self.reset_seconds = 300
         self.tokens: set[str] = set()
+        self.echo_credentials = False
         server.route("POST", "/api/v1/access_token", self._access_token)
         self.serve_subreddits()
 
@@ -119,6 +124,12 @@ class FakeReddit:
 
     def _access_token(self, req: Request) -> Response:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if self.echo_credentials:
+            header = req.headers.get("authorization", "")
+            sent = base64.b64decode(header.removeprefix("Basic ") or "").decode(errors="replace")
+            secret = sent.partition(":")[2]
+            message = f"bad client basic={sent} ({header}) client_secret={quote_plus(secret)}"
+            return Response.json({"error": "invalid_client", "message": message}, 401)
         if req.headers.get("authorization") != f"Basic {expected}":
             return Response.json({"message": "Unauthorized", "error": 401}, 401)
         if req.form().get("grant_type") != ["client_credentials"]:

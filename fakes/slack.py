@@ -18,6 +18,9 @@
   xapp- token only; a bot token gets `not_allowed_token_type`) answer that WebSocket URL
   (fakes/socket_mode.py serves it); `response_url()` hands out interaction response URLs
   whose posts land in `responses`; `chat.getPermalink` answers archive links.
+- `usergroups.users.list` (GET or POST, `usergroup` = an S… id) answers `{"ok": true, "users":
+  [...]}` for the groups in `usergroups`; `no_such_subteam` for others, and `usergroups_error`
+  (e.g. "missing_scope", answered with `needed`/`provided` as Slack does) for every call.
 - Block Kit limits are enforced (50 blocks, unique block_ids, header 150, section/context text
   3000, button text 75 / url 3000 / value 2000, confirm dialogs, users_select / static_select /
   overflow placeholders and options), so a message that passes here would not be rejected for
@@ -59,12 +62,17 @@ class FakeSlack:
         self._ids: dict[str, str] = {}
         self._lock = threading.Lock()
         self.responses: list[dict[str, Any]] = []  # JSON posted to interaction response_urls
+        self.usergroups: dict[str, list[str]] = {}  # S… id -> member user ids
+        self.usergroups_error: str | None = None
+        self.usergroup_lookups = 0
         self._response_urls: list[str] = []
         self.server.route("POST", "/api/chat.postMessage", self._post_message)
         self.server.route("POST", "/api/auth.test", self._auth_test)
         self.server.route("POST", "/api/chat.update", self._update)
         self.server.route("POST", "/api/chat.getPermalink", self._permalink)
         self.server.route("GET", "/api/chat.getPermalink", self._permalink)
+        self.server.route("GET", "/api/usergroups.users.list", self._usergroup_users)
+        self.server.route("POST", "/api/usergroups.users.list", self._usergroup_users)
         self.server.route("POST", "/api/files.getUploadURLExternal", self._upload_url)
         self.server.route("POST", "/api/files.completeUploadExternal", self._complete_upload)
 
@@ -114,6 +122,25 @@ class FakeSlack:
                 return _fail("message_not_found")
         link = f"https://acme-corp.slack.com/archives/{channel}/p{str(ts).replace('.', '')}"
         return Response.json({"ok": True, "channel": channel, "permalink": link})
+
+    def _usergroup_users(self, req: Request) -> Response:
+        args = {**{k: v[0] for k, v in req.query.items()}, **_args(req)}
+        if (denied := self._auth_error(req, args)) is not None:
+            return denied
+        with self._lock:
+            self.usergroup_lookups += 1
+        if self.usergroups_error == "missing_scope":
+            body = {"ok": False, "error": "missing_scope", "needed": "usergroups:read",
+                    "provided": "chat:write,chat:write.public,commands,files:write"}
+            return Response.json(body)
+        if self.usergroups_error:
+            return _fail(self.usergroups_error)
+        group = args.get("usergroup")
+        if not group:
+            return _fail("invalid_arguments")
+        if group not in self.usergroups:
+            return _fail("no_such_subteam")
+        return Response.json({"ok": True, "users": list(self.usergroups[group])})
 
     def response_url(self) -> str:
         """A fresh interaction response_url (Slack's https://hooks.slack.com/actions/T../../..)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -53,7 +54,7 @@ class FakeWebhook:
             self.attempts.append(req)
         stamp = req.headers.get("x-listenpost-timestamp", "")
         given = req.headers.get("x-listenpost-signature", "")
-        if not stamp.isdigit():
+        if not re.fullmatch(r"[0-9]{1,12}", stamp):  # ASCII only: "²".isdigit() is True
             return self._reject("missing or malformed X-Listenpost-Timestamp", 400)
         now = time.time() if self.clock is None else self.clock
         if abs(now - int(stamp)) > 300:

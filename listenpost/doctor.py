@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from core.secrets import RedactSecrets, secrets_from
 from listeners.base import SourceSettings
 from listenpost.config import RouteSettings, Settings
 from listenpost.runtime import build_sender
@@ -122,9 +123,12 @@ def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> 
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column()
+    # Details quote servers' error bodies, which may echo the credentials sent (a token
+    # endpoint's "basic=id:secret"): scrubbed as `poll`, `sources` and the database scrub them.
+    redactor = RedactSecrets(secrets_from(env))
     for name, ok, detail in rows:
         # Details quote servers, settings and exceptions: plain text, never Rich markup.
         mark = Text("✓", style="green") if ok else Text("✗", style="red")
-        table.add_row(mark, Text(name), Text(detail))
+        table.add_row(mark, Text(redactor.redact(name)), Text(redactor.redact(detail)))
     console.print(table, highlight=False)
     return all(ok for _, ok, _ in rows)

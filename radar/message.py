@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alerts.render import (
-    ELLIPSIS,
     HEADER_LIMIT,
     LINE_LIMIT,
     escape,
     humanize,
     inert,
     network_name,
+    plain,
     safe_url,
 )
 
@@ -124,7 +124,7 @@ def render_spike(view: SpikeView) -> tuple[str, list[dict[str, Any]]]:
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": _fit(headline, HEADER_LIMIT), "emoji": True},
+            "text": {"type": "plain_text", "text": plain(headline, HEADER_LIMIT), "emoji": True},
         },
         {"type": "section", "text": _mrkdwn("\n".join(lines))},
     ]
@@ -232,15 +232,6 @@ def _duration(d: timedelta) -> str:
     if hours and minutes:
         return f"{hours}h {minutes:02d}m"
     return f"{hours}h" if hours else f"{minutes} min"
-
-
-def _fit(text: str, limit: int) -> str:
-    """Plain text cut to Slack's limit, counted in UTF-16 units as Slack counts."""
-    if len(text.encode("utf-16-le")) // 2 <= limit:
-        return text
-    while len((text + ELLIPSIS).encode("utf-16-le")) // 2 > limit:
-        text = text[:-1]
-    return text.rstrip() + ELLIPSIS
 
 
 def _one_line(text: str) -> str:

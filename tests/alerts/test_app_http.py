@@ -58,7 +58,7 @@ def app(store: Store, slack: FakeSlack) -> Iterator[SlackApp]:
     client = WebClient(token=slack.token, base_url=slack.base_url)
     saved = [SavedReply(name="Outage", text="Sorry {author}, we are on it.", categories=["outage"])]
     bolt = build_app(store, client, SIGNING_SECRET, routes=ROUTES, saved_replies=saved)
-    served = SlackApp(bolt, "http", port=0)
+    served = SlackApp(bolt, "http", port=0, signing_secret=SIGNING_SECRET)
     served.start()
     yield served
     served.stop()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,3 +217,44 @@ def test_a_revoked_slack_token_does_not_hold_webhooks(runtime: Build, hook: Fake
     rt.store.pause_channel(None, _now() + timedelta(minutes=10))  # what a dead Slack token does
     assert hand_off(rt).sent == 1
     assert len(hook.accepted) == 1
+
+
+# Digits that str.isdigit() accepts but a Unix timestamp never is (issue 15, item 11), and a
+# length int() refuses to read (Python caps it at 4,300 digits).
+_BAD_STAMPS = [
+    "\u00b2",  # superscript two
+    "".join(chr(0x0660 + int(d)) for d in "1732450000"),  # Arabic-Indic digits
+    "".join(chr(0xFF10 + int(d)) for d in "1732450000"),  # fullwidth digits
+    "9" * 5000,
+    "+1732450000",
+    " 1732450000",
+]
+
+
+@pytest.mark.parametrize("stamp", _BAD_STAMPS, ids=["superscript", "arabic", "fullwidth", "huge",
+                                                    "plus", "space"])
+def test_verify_refuses_timestamps_that_are_not_ascii_digits(stamp: str) -> None:
+    body = b'{"mention": {"id": 1}}'
+    now = 1_732_450_000
+    headers = {"X-Listenpost-Timestamp": stamp, "X-Listenpost-Signature": sign(SECRET, now, body)}
+    assert verify(SECRET, headers, body, now=now) is False
+
+
+def _documented_receiver() -> Callable[[str, Mapping[str, str], bytes], bool]:
+    """The receiver recipe in docs/reports.md, run as written."""
+    doc = (Path(__file__).parents[2] / "docs" / "reports.md").read_text()
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "def verify" in b]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    return namespace["verify"]
+
+
+@pytest.mark.parametrize("stamp", _BAD_STAMPS, ids=["superscript", "arabic", "fullwidth", "huge",
+                                                    "plus", "space"])
+def test_the_documented_receiver_refuses_them_too(stamp: str) -> None:
+    receiver = _documented_receiver()
+    body = b'{"mention": {"id": 1}}'
+    now = int(time.time())
+    good = {"X-Listenpost-Timestamp": str(now), "X-Listenpost-Signature": sign(SECRET, now, body)}
+    assert receiver(SECRET, good, body) is True
+    assert receiver(SECRET, {**good, "X-Listenpost-Timestamp": stamp}, body) is False
