@@ -30,6 +30,7 @@ SLACK_KINDS = (ALERT, THREAD, GROUP, ESCALATION)
 _ROOT_KINDS = (ALERT, GROUP)  # messages a thread can hang under
 
 _parent = outbox.alias("parent")
+_older = outbox.alias("older")
 
 
 def special_route(route: str, kind: str) -> str:
@@ -49,6 +50,27 @@ def slack_ready() -> Any:
         outbox.c.kind.in_(SLACK_KINDS),
         or_(outbox.c.thread_of.is_(None), parent_delivered),
     )
+
+
+def in_turn(now: datetime) -> Any:
+    """Rows no older message of their channel is ahead of: none is being sent, none waits for
+    its retry.
+
+    A pause (Retry-After, a backoff, a setup problem) is carried by the message that earned it,
+    so it also holds the messages queued after it (their `not_before` is empty), and a channel
+    gets its messages in the order they were queued. Messages never tried (held back for quiet
+    hours, or only paused alongside) do not hold the others.
+    """
+    ahead = exists(
+        select(_older.c.id).where(
+            _older.c.channel == outbox.c.channel,
+            _older.c.id < outbox.c.id,
+            _older.c.status.in_((PENDING, SENDING)),
+            _older.c.not_before > now,
+            or_(_older.c.status == SENDING, _older.c.attempts > 0),
+        )
+    )
+    return ~ahead
 
 
 # ---- threads -----------------------------------------------------------------------------
