@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from listeners.errors import NotConfigured
 from listeners.http import HttpClient
@@ -33,14 +33,21 @@ def parse_duration(text: str) -> timedelta:
 
 
 class SourceSettings(BaseModel):
-    """Keys every `[sources.<name>]` table accepts; listeners extend it with their own."""
+    """Keys every `[sources.<name>]` table accepts; listeners extend it with their own.
+
+    `max_pages` and `max_poll_time` bound one poll, so a source whose paging never ends (a
+    cursor that cycles, a page count of a billion) fails that poll with one line instead of
+    holding its job, and the sources after it, forever.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     every: str = "5m"
     base_url: str | None = None
+    max_pages: int = Field(default=100, ge=1, le=100_000)
+    max_poll_time: str = "5m"
 
-    @field_validator("every")
+    @field_validator("every", "max_poll_time")
     @classmethod
     def _valid_every(cls, value: str) -> str:
         parse_duration(value)
@@ -49,6 +56,10 @@ class SourceSettings(BaseModel):
     @property
     def interval(self) -> timedelta:
         return parse_duration(self.every)
+
+    @property
+    def poll_budget(self) -> timedelta:
+        return parse_duration(self.max_poll_time)
 
 
 class Listener(ABC):

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from listeners.base import Listener, SourceSettings
+from listeners.errors import Runaway
 from listeners.http import read_model
 from listeners.mention import Mention, Metrics, Page
 from listeners.query import Query, fields, to_algolia
@@ -105,8 +106,15 @@ class HackerNewsListener(Listener):
         fetched: dict[str, int] = {}
         for number, terms in enumerate(searches, start=1):
             page, ceiling = 0, None
+            read: set[str] = set()  # this search's hits: a later page must bring others
             while True:
                 body = self._fetch(terms, page, mark.floor, ceiling)
+                if page > 0 and body.hits and read.issuperset(h.objectID for h in body.hits):
+                    raise Runaway(
+                        f"hackernews page {page} repeats hits already read ({body.nbPages} "
+                        "pages announced); stopped"
+                    )
+                read.update(h.objectID for h in body.hits)
                 mentions = []
                 for hit in body.hits:
                     if hit.objectID not in fetched and mark.is_new(hit.objectID, hit.created_at_i):
@@ -122,6 +130,7 @@ class HackerNewsListener(Listener):
                     oldest = min(h.created_at_i for h in body.hits)
                     if ceiling is None or oldest < ceiling:
                         page, ceiling, done = -1, oldest, False
+                        read = set()
                 last = done and number == len(searches)
                 yield Page(mentions, mark.advance(fetched.items()).dumps() if last else None)
                 if done:

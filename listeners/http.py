@@ -21,8 +21,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -32,7 +34,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
+from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited, Runaway
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,32 @@ _RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolEr
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class Poll:
+    """What one poll of one source has asked for, so a source that pages forever (a cursor that
+    cycles, a page count that never ends) is stopped by the layer every listener goes through,
+    without each network guarding itself."""
+
+    deadline: float  # time.monotonic() past which no request is sent
+    budget: float  # seconds, for the message
+    read: set[str] = field(default_factory=set)  # GET URLs answered in this poll
+
+
+_poll: ContextVar[Poll | None] = ContextVar("listenpost_poll", default=None)
+
+
+@contextmanager
+def polling(budget_seconds: float) -> Iterator[Poll]:
+    """Bound the requests made inside: none after `budget_seconds`, each one's timeout cut to
+    the time left, and no GET of a URL already read (a loop) within this poll."""
+    poll = Poll(time.monotonic() + budget_seconds, budget_seconds)
+    token = _poll.set(poll)
+    try:
+        yield poll
+    finally:
+        _poll.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,11 +256,18 @@ class HttpClient:
         host = request.url.netloc.decode("ascii")
         shown = f"{method} {redact(request.url)}"
         self._refuse_if_spent(host, shown)
+        poll = _poll.get()
+        if poll is not None and method == "GET" and str(request.url) in poll.read:
+            raise Runaway(f"{host} led back to a page this poll already read; not fetching {shown}")
         attempt = 0
         while True:
+            if poll is not None:
+                request.extensions["timeout"] = _within(poll, shown, self._client.timeout)
             try:
                 response = self._client.send(request, auth=auth)
             except _RETRYABLE as exc:
+                if poll is not None and time.monotonic() >= poll.deadline:
+                    raise _over_budget(poll, shown) from exc  # the wait was cut to the budget
                 if attempt >= self.retries:
                     raise ListenerError(
                         f"could not reach {host} for {shown} after {attempt + 1} attempts "
@@ -248,7 +283,10 @@ class HttpClient:
                 server_failed = response.status_code >= 500
                 asked_to_wait = "retry-after" in response.headers
                 if not server_failed or asked_to_wait or attempt >= self.retries:
-                    return self._checked(response, host, shown, budget, now, attempt + 1)
+                    checked = self._checked(response, host, shown, budget, now, attempt + 1)
+                    if poll is not None and method == "GET":
+                        poll.read.add(str(request.url))
+                    return checked
                 failure = f"HTTP {response.status_code}"
             delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
             log.warning(
@@ -341,6 +379,27 @@ class HttpClient:
                 f"after {attempts} attempts"
             )
         raise ListenerError(f"HTTP {status} {response.reason_phrase} for {shown}: {detail}")
+
+
+def _within(poll: Poll, shown: str, timeout: httpx.Timeout) -> dict[str, float | None]:
+    """The request's timeouts, none longer than what is left of the poll's time budget."""
+    left = poll.deadline - time.monotonic()
+    if left <= 0:
+        raise _over_budget(poll, shown)
+
+    def cut(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return {
+        "connect": cut(timeout.connect),
+        "read": cut(timeout.read),
+        "write": cut(timeout.write),
+        "pool": cut(timeout.pool),
+    }
+
+
+def _over_budget(poll: Poll, shown: str) -> Runaway:
+    return Runaway(f"the poll ran past its {poll.budget:g}s time budget (max_poll_time) at {shown}")
 
 
 def _clock(when: datetime) -> str:

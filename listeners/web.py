@@ -151,6 +151,7 @@ class WebSettings(SourceSettings):
     """
 
     every: str = "30m"
+    max_poll_time: str = "30m"  # several sites, each crawl up to `timeout`
     sites: list[SiteSettings] = Field(min_length=1)
     timeout: str = "5m"
     download_timeout: str = "30s"

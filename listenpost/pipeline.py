@@ -8,6 +8,7 @@ nothing triaged twice, no alert sent twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,9 @@ from alerts.handoff import deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
 from classifiers.triage import TriageInput
-from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
-from listeners.http import Budget
+from listeners.base import SourceSettings
+from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited, Runaway
+from listeners.http import Budget, Poll, polling
 from listeners.mention import Page
 from listeners.query import Atom, Handle, Hashtag, Phrase, alternatives
 from listenpost.runtime import Runtime
@@ -79,12 +81,16 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
     listener = rt.listeners[source]
     query = rt.brand(brand).parsed
     disabled_until: datetime | None = None
+    limits = listener.settings
     try:
-        for page in listener.search(query, cursor):
-            result.new += len(save_page(rt, brand, source, page))
-            result.pages += 1
-            if rt.stopping.is_set():
-                break  # committed so far is kept; the cursor only moved with committed pages
+        with polling(limits.poll_budget.total_seconds()) as bounds:
+            cursors: set[str] = set()
+            for page in listener.search(query, cursor):
+                _within_bounds(page, result.pages, cursors, bounds, limits, source)
+                result.new += len(save_page(rt, brand, source, page))
+                result.pages += 1
+                if rt.stopping.is_set():
+                    break  # committed so far is kept; the cursor only moved with committed pages
     except DatabaseUnavailable as exc:
         # Not one bad row: the page waits whole, nothing is marked seen, the next cycle retries.
         result.error = f"{exc}; page not stored, cursor kept"
@@ -110,6 +116,32 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
     if result.new:
         log.info("%s/%s: %d new mention(s)", brand, source, result.new)
     return result
+
+
+def _within_bounds(
+    page: Page,
+    pages: int,
+    cursors: set[str],
+    bounds: Poll,
+    limits: SourceSettings,
+    source: str,
+) -> None:
+    """Refuse a page past the poll's page cap or time budget, or one whose cursor this poll
+    already saw (the source is going round in circles). Pages before it stay committed."""
+    if pages >= limits.max_pages:
+        raise Runaway(
+            f"still paging after {pages} pages; stopped (sources.{source}.max_pages, "
+            "pages so far kept)"
+        )
+    if time.monotonic() > bounds.deadline:
+        raise Runaway(
+            f"still paging after {limits.max_poll_time} and {pages} pages; stopped "
+            f"(sources.{source}.max_poll_time, pages so far kept)"
+        )
+    if page.cursor is not None:
+        if page.cursor in cursors:
+            raise Runaway("the source handed out a cursor it already gave in this poll; stopped")
+        cursors.add(page.cursor)
 
 
 def _record(
