@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from listeners.base import Listener, SourceSettings
 from listeners.errors import Runaway
@@ -53,6 +53,19 @@ class Hit(BaseModel):
     parent_id: int | None = None
     points: int | None = None
     num_comments: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dated(cls, data: Any) -> Any:
+        """A hit without `created_at_i` is dated by its ISO `created_at`, else by fetch time."""
+        if isinstance(data, dict) and data.get("created_at_i") is None:
+            try:
+                when = datetime.fromisoformat(str(data.get("created_at")).replace("Z", "+00:00"))
+                stamp = when if when.tzinfo else when.replace(tzinfo=UTC)
+            except ValueError:
+                stamp = datetime.now(UTC)
+            return {**data, "created_at_i": int(stamp.timestamp())}
+        return data
 
 
 class SearchResponse(BaseModel):

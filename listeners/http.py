@@ -18,6 +18,7 @@ Whatever a rule reports is remembered per host, and a host whose budget is spent
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -89,6 +90,7 @@ class Poll:
     deadline: float  # time.monotonic() past which no request is sent
     budget: float  # seconds, for the message
     read: set[str] = field(default_factory=set)  # GET URLs answered in this poll
+    skipped: list[str] = field(default_factory=list)  # items `read_model` could not read
 
 
 _poll: ContextVar[Poll | None] = ContextVar("listenpost_poll", default=None)
@@ -450,16 +452,62 @@ def read_model(response: httpx.Response, model: type[M]) -> M:
     """The body validated against a network's documented shape (a pydantic model).
 
     Declaring the wire format as a model keeps each listener honest about which fields it relies
-    on, and turns a silent API change into an error naming the field that moved.
+    on, and turns a silent API change into an error naming the field that moved. One item of a
+    list that cannot be read (a post without an id) is left out, logged and counted for the
+    poll, so it cannot block its source forever; a list whose every item fails is a format
+    change, not a bad item, and fails the page as before.
     """
     body = read_json(response)
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-            for err in exc.errors()[:3]
-        )
-        raise MalformedResponse(
-            f"{redact(response.request.url)} answered in an unexpected shape: {problems}"
-        ) from exc
+        failure = exc
+    left = _without_unreadable(body, failure.errors())
+    if left is not None:
+        body, skipped = left
+        try:
+            parsed = model.model_validate(body)
+        except ValidationError as exc:
+            failure = exc
+        else:
+            where = redact(response.request.url)
+            said = "; ".join(skipped)
+            log.warning("%s: skipped %d unreadable item(s): %s", where, len(skipped), said)
+            if (poll := _poll.get()) is not None:
+                poll.skipped.extend(skipped)
+            return parsed
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+        for err in failure.errors()[:3]
+    )
+    raise MalformedResponse(
+        f"{redact(response.request.url)} answered in an unexpected shape: {problems}"
+    ) from failure
+
+
+def _without_unreadable(body: Any, errors: Sequence[Any]) -> tuple[Any, list[str]] | None:
+    """`body` without the list items the errors lie in, and what each was missing; None when an
+    error lies outside any list item, or when every item of a list failed."""
+    doomed: dict[tuple[Any, ...], dict[int, str]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        at = next((i for i, part in enumerate(loc) if isinstance(part, int)), None)
+        if at is None:
+            return None
+        inside = ".".join(str(p) for p in loc[at + 1 :]) or "item"
+        doomed.setdefault(loc[:at], {}).setdefault(loc[at], f"{inside}: {err['msg']}")
+    body = copy.deepcopy(body)
+    skipped: list[str] = []
+    for path, items in doomed.items():
+        container = body
+        for key in path:
+            try:
+                container = container[key]
+            except (KeyError, IndexError, TypeError):
+                return None
+        if not isinstance(container, list) or len(items) >= len(container):
+            return None  # not one bad item among good ones: the format itself moved
+        for index in sorted(items, reverse=True):
+            del container[index]
+        skipped += [f"{'.'.join(map(str, (*path, i)))} ({why})" for i, why in sorted(items.items())]
+    return body, skipped

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from listeners.base import Listener, SourceSettings
 from listeners.errors import AuthError, MalformedResponse, NotConfigured
@@ -64,6 +64,14 @@ class Post(BaseModel):
     score: int | None = None
     num_comments: int | None = None
     url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dated(cls, data: Any) -> Any:
+        """A post without `created_utc` is dated by `created`, else by when it was fetched."""
+        if isinstance(data, dict) and data.get("created_utc") is None:
+            return {**data, "created_utc": data.get("created") or time.time()}
+        return data
 
 
 class Thing(BaseModel):

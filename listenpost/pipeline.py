@@ -47,6 +47,7 @@ class PollResult:
     source: str
     new: int = 0
     pages: int = 0
+    skipped: int = 0  # items the source sent that could not be read (each logged)
     error: str | None = None
     skipped_until: datetime | None = None
 
@@ -91,6 +92,7 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
                 result.pages += 1
                 if rt.stopping.is_set():
                     break  # committed so far is kept; the cursor only moved with committed pages
+        result.skipped = len(bounds.skipped)
     except DatabaseUnavailable as exc:
         # Not one bad row: the page waits whole, nothing is marked seen, the next cycle retries.
         result.error = f"{exc}; page not stored, cursor kept"
