@@ -16,7 +16,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from listeners.errors import NotConfigured
-from listeners.http import HttpClient
+from listeners.http import DEFAULT_MAX_BYTES, HttpClient
 from listeners.mention import Page
 from listeners.query import Query
 
@@ -37,7 +37,8 @@ class SourceSettings(BaseModel):
 
     `max_pages` and `max_poll_time` bound one poll, so a source whose paging never ends (a
     cursor that cycles, a page count of a billion) fails that poll with one line instead of
-    holding its job, and the sources after it, forever.
+    holding its job, and the sources after it, forever. `max_bytes` bounds one answer, and
+    redirects stay within the origin asked unless `follow_redirects_to` names the host.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -46,6 +47,8 @@ class SourceSettings(BaseModel):
     base_url: str | None = None
     max_pages: int = Field(default=100, ge=1, le=100_000)
     max_poll_time: str = "5m"
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024)
+    follow_redirects_to: list[str] = []  # hosts ("host" or "host:port") redirects may go to
 
     @field_validator("every", "max_poll_time")
     @classmethod
@@ -71,7 +74,9 @@ class Listener(ABC):
 
     def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
         self.settings = settings
-        self.http = http
+        self.http = http.limited(
+            f"sources.{self.name}", settings.max_bytes, settings.follow_redirects_to
+        )
         self.env = env
         self.base_url = (settings.base_url or self.default_base_url).rstrip("/")
 

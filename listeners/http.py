@@ -14,6 +14,12 @@ Exchange's `backoff` body field, say) writes a `RateLimitRule` and passes it per
 
 Whatever a rule reports is remembered per host, and a host whose budget is spent is refused
 *before* sending, with the reset time the network gave.
+
+What a source can make us do is bounded too: a body is read as a stream and dropped past
+`max_bytes` (whatever Content-Length says), and a redirect is followed only within the origin
+(scheme, host and port) that was asked, or to hosts a source's settings name, so a feed cannot
+send us to another service and have its answer stored as a mention. `Listener` gives each source
+its own view of the shared client with its settings' limits (`HttpClient.limited`).
 """
 
 from __future__ import annotations
@@ -50,6 +56,9 @@ def _package_version() -> str:
 USER_AGENT = f"listenpost/{_package_version()} (+https://github.com/listenpost/listenpost)"
 
 MAX_BACKOFF = 30.0  # seconds; the bounded part of "bounded retries"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # one answer of one source, decompressed
+MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
 MAX_RATE_LIMIT_WAIT = timedelta(days=1)  # a 429 that names no time at all
 _EPOCH_THRESHOLD = 1_000_000_000  # a reset value this large is a timestamp, not a delay
@@ -216,14 +225,29 @@ class HttpClient:
         self.retries = retries
         self.backoff = backoff
         self.rules = tuple(rules)
+        self.max_bytes = DEFAULT_MAX_BYTES
+        self.redirect_hosts: frozenset[str] = frozenset()
+        self.setting = "sources.<name>"  # where a person raises a limit, for error messages
         self._client = httpx.Client(
             headers={"User-Agent": user_agent},
             timeout=timeout,
             transport=transport,
-            follow_redirects=True,
+            follow_redirects=False,  # followed here, within the origin (`_next_hop`)
         )
         self._budgets: dict[str, Budget] = {}
         self._lock = threading.Lock()
+
+    def limited(
+        self, setting: str, max_bytes: int, redirect_hosts: Sequence[str] = ()
+    ) -> HttpClient:
+        """This client (connections, rate-limit budgets) with one source's limits: `max_bytes`
+        per answer, redirects also to `redirect_hosts` ("host" or "host:port"); `setting`
+        ("sources.rss") names where a person changes them."""
+        view = copy.copy(self)
+        view.setting = setting
+        view.max_bytes = max_bytes
+        view.redirect_hosts = frozenset(h.lower() for h in redirect_hosts)
+        return view
 
     def get(
         self,
@@ -248,25 +272,63 @@ class HttpClient:
         auth: tuple[str, str] | None = None,
         rules: Sequence[RateLimitRule] = (),
     ) -> httpx.Response:
-        """Send with retries; returns any 2xx/3xx response, raises a `ListenerError` otherwise."""
+        """Send with retries, following redirects within the origin; returns a 2xx/304 response
+        with its body read (at most `max_bytes`), raises a `ListenerError` otherwise."""
         try:
             request = self._client.build_request(
                 method, url, params=params, headers=headers, data=data, json=json, content=content
             )
         except httpx.InvalidURL as exc:
             raise ListenerError(f"{method} to an invalid URL: {exc}") from exc
+        poll = _poll.get()
+        if poll is not None and method == "GET" and str(request.url) in poll.read:
+            host = request.url.netloc.decode("ascii")
+            shown = f"{method} {redact(request.url)}"
+            raise Runaway(f"{host} led back to a page this poll already read; not fetching {shown}")
+        asked = request.url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(request, auth, rules, poll)
+            if not response.has_redirect_location or response.next_request is None:
+                if poll is not None and method == "GET":
+                    poll.read.add(str(asked))
+                return response
+            request = self._next_hop(asked, response.next_request, f"{method} {redact(asked)}")
+        raise ListenerError(
+            f"{method} {redact(asked)} redirected more than {MAX_REDIRECTS} times; not followed"
+        )
+
+    def _next_hop(self, asked: httpx.URL, hop: httpx.Request, shown: str) -> httpx.Request:
+        """The redirect's request, if it stays within the origin asked (or goes to a host the
+        source's settings allow)."""
+        to = hop.url
+        same = (to.scheme, to.host, to.port) == (asked.scheme, asked.host, asked.port)
+        allowed = {to.host.lower(), to.netloc.decode("ascii").lower()} & self.redirect_hosts
+        if same or allowed:
+            return hop
+        raise ListenerError(
+            f"{shown} redirected to {redact(hop.url)}, outside {asked.scheme}://"
+            f"{asked.netloc.decode('ascii')}; not followed (allow that host with "
+            f"{self.setting}.follow_redirects_to)"
+        )
+
+    def _send(
+        self,
+        request: httpx.Request,
+        auth: tuple[str, str] | None,
+        rules: Sequence[RateLimitRule],
+        poll: Poll | None,
+    ) -> httpx.Response:
+        """One hop: retried on 5xx and network errors, its body read within `max_bytes`."""
+        method = request.method
         host = request.url.netloc.decode("ascii")
         shown = f"{method} {redact(request.url)}"
         self._refuse_if_spent(host, shown)
-        poll = _poll.get()
-        if poll is not None and method == "GET" and str(request.url) in poll.read:
-            raise Runaway(f"{host} led back to a page this poll already read; not fetching {shown}")
         attempt = 0
         while True:
             if poll is not None:
                 request.extensions["timeout"] = _within(poll, shown, self._client.timeout)
             try:
-                response = self._client.send(request, auth=auth)
+                response = self._read(self._client.send(request, auth=auth, stream=True), shown)
             except _RETRYABLE as exc:
                 if poll is not None and time.monotonic() >= poll.deadline:
                     raise _over_budget(poll, shown) from exc  # the wait was cut to the budget
@@ -285,10 +347,7 @@ class HttpClient:
                 server_failed = response.status_code >= 500
                 asked_to_wait = "retry-after" in response.headers
                 if not server_failed or asked_to_wait or attempt >= self.retries:
-                    checked = self._checked(response, host, shown, budget, now, attempt + 1)
-                    if poll is not None and method == "GET":
-                        poll.read.add(str(request.url))
-                    return checked
+                    return self._checked(response, host, shown, budget, now, attempt + 1)
                 failure = f"HTTP {response.status_code}"
             delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
             log.warning(
@@ -296,6 +355,39 @@ class HttpClient:
             )
             time.sleep(delay)
             attempt += 1
+
+    def _read(self, response: httpx.Response, shown: str) -> httpx.Response:
+        """The response with its body read, refusing past `max_bytes`: by its Content-Length
+        at once, else (no length, or a wrong one) as soon as the stream passes the cap."""
+        try:
+            if response.has_redirect_location:
+                return response  # the body of a redirect is not read
+            declared = _number(response.headers.get("content-length"))
+            encoded = response.headers.get("content-encoding", "identity") != "identity"
+            if declared is not None and declared > self.max_bytes and not encoded:
+                raise self._too_big(shown, f"announces {declared:,.0f} bytes")
+            body = bytearray()
+            for chunk in response.iter_bytes(_CHUNK):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise self._too_big(shown, f"sent more than {self.max_bytes:,} bytes")
+        finally:
+            response.close()
+        # Decoded already: the copy must not claim an encoding or a length it no longer has.
+        framing = {"content-encoding", "content-length", "transfer-encoding"}
+        return httpx.Response(
+            response.status_code,
+            headers=[(k, v) for k, v in response.headers.multi_items() if k.lower() not in framing],
+            content=bytes(body),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _too_big(self, shown: str, what: str) -> ListenerError:
+        return ListenerError(
+            f"{shown} {what}, over the {self.max_bytes:,}-byte limit; stopped reading "
+            f"(raise {self.setting}.max_bytes if that is expected)"
+        )
 
     def budget(self, url: str) -> Budget | None:
         """What the network last said about requests left on `url`'s host (None: it never said)."""

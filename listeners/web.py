@@ -196,6 +196,8 @@ class Job(BaseModel):
     delay: float
     seen: list[str] = []
     floor: datetime | None = None
+    max_bytes: int = 16 * 1024 * 1024  # one page; past it the download is dropped
+    redirect_hosts: list[str] = []  # besides the start URLs' hosts
 
 
 class ItemLine(BaseModel):
@@ -509,6 +511,8 @@ class WebListener(Listener):
             delay=self.settings.delay,
             seen=state.seen,
             floor=state.floor,
+            max_bytes=self.settings.max_bytes,
+            redirect_hosts=self.settings.follow_redirects_to,
         )
 
     def resolve(self, url: str) -> str:
