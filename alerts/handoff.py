@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from alerts.outbox import CLAIM_LEASE, SETUP_PAUSE, backoff
+from alerts.outbox import SETUP_PAUSE, backoff
 from alerts.sender import DeliveryFailed, Misconfigured, RetryLater
 from alerts.webhook import WebhookClient
 from alerts.zendesk import ZendeskClient, ticket
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BATCH = 50
+CLAIM_LEASE = timedelta(minutes=3)  # past the longest hand-off timeout settings allow (120 s)
 
 
 @dataclass

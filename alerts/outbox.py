@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.fatigue import Policy, prepare, render_group, render_list, render_reply
 from alerts.render import render
-from alerts.sender import DeliveryFailed, Misconfigured, RetryLater, Sender
+from alerts.sender import Delivery, DeliveryFailed, Misconfigured, RetryLater, Sender
 from alerts.sla import render_escalation
 from alerts.timing import sla_for
 from storage import alerting, cases
@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=2)  # a sender that died mid-send releases its alert after this
+# A sender that died mid-send releases its alert after this: three times the Slack client's
+# 10 s timeout, so a live send never loses its claim, and a crash costs half a minute.
+CLAIM_LEASE = timedelta(seconds=30)
 SETUP_PAUSE = timedelta(minutes=10)  # revoked token, app not in channel: check again after this
 BACKOFF_BASE = 30.0  # seconds before the first retry after a 5xx or network error
 BACKOFF_CAP = 600.0  # never wait more than ten minutes between tries, however long the outage
@@ -153,7 +155,9 @@ class _Pass:
                 self._fail(i, f"could not render: {exc}")
             return
         try:
-            delivery = self.sender.send(target, text, blocks, thread_ts=thread_ts)
+            delivery = self._landed(item, target, thread_ts) or self.sender.send(
+                target, text, blocks, thread_ts=thread_ts, marker=item.id
+            )
         except RetryLater as exc:
             self.paused.add(channel)
             if exc.after_seconds is None:
@@ -200,6 +204,17 @@ class _Pass:
                 alerting.set_payload(self.store, item.id, shown)
             elif _listed(item) and item.thread_of is not None:
                 self._recount(item.thread_of)
+
+    def _landed(self, item: OutboxItem, target: str, thread_ts: str | None) -> Delivery | None:
+        """For a send a crash cut off (its claim ran out): the message, if Slack took it before
+        the crash, so it is recorded instead of posted twice."""
+        if not item.interrupted:
+            return None
+        channel_id = target if thread_ts else alerting.channel_id_for(self.store, item.channel)
+        found = self.sender.landed(channel_id, item.id, thread_ts) if channel_id else None
+        if found is not None:
+            log.info("%s %d was posted before a crash: recorded, not resent", item.kind, item.id)
+        return found
 
     def _paced(self, channel: str) -> bool:
         """Whether `channel` may get another message now (Slack: ~1 per second per channel)."""

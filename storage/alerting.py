@@ -406,6 +406,21 @@ def set_payload(store: Store, outbox_id: int, payload: dict[str, Any]) -> None:
         conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(payload=payload))
 
 
+def channel_id_for(store: Store, channel: str) -> str | None:
+    """The Slack id of `channel` (a name in the routes) as its last delivered message gave it."""
+    with store.engine.begin() as conn:
+        return conn.scalar(
+            select(outbox.c.channel_id)
+            .where(
+                outbox.c.channel == channel,
+                outbox.c.status == DELIVERED,
+                outbox.c.channel_id.is_not(None),
+            )
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        )
+
+
 # ---- pacing and escalations ------------------------------------------------------------------
 
 

@@ -187,6 +187,7 @@ class Store:
                 thread_of=r.thread_of,
                 payload=r.payload,
                 created_at=r.created_at,
+                interrupted=r.status == SENDING,
             )
             for r in rows
         ]
