@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 
 from listeners.http import HttpClient
 from listenpost import config
-from listenpost.pipeline import run_cycle
+from listenpost.pipeline import poll_source, process, run_cycle
 from listenpost.runtime import Runtime, build
 from storage import DatabaseUnavailable, Store
 from storage.db import database_wide
@@ -217,3 +217,41 @@ def test_read_only_filesystem_under_the_cli(tmp_path, tiny_disk, hn) -> None:
     store = Store(f"sqlite:///{db}")
     assert _stored_ids(store) == sorted([*first, "5000"])
     store.close()
+
+
+def test_disk_full_at_triage_and_read_only_at_delivery_lose_and_repeat_nothing(
+    tmp_path, tiny_disk, hn, slack, triager, caplog
+) -> None:
+    """The database refuses after the poll: triage and routing wait (one line each), then
+    delivery waits before claiming, so nothing is posted that is not recorded; once writable,
+    every alert goes out exactly once."""
+    hn.items += [
+        story(1, NOW - 60, "Acme outage, everything is down, refund me now"),
+        story(2, NOW - 50, "Acme is down again, terrible, I want my money back"),
+    ]
+    path = tmp_path / "settings.toml"
+    sources = {"hackernews": {"base_url": hn.base_url}}
+    path.write_text(settings_text(tiny_disk / "lp.db", sources, slack.base_url))
+    rt = build(config.load(path), {"SLACK_BOT_TOKEN": slack.token}, http=HttpClient(retries=0))
+    rt.__dict__["triager"] = triager
+    assert poll_source(rt, "Acme", "hackernews").new == 2
+    filler = fill(tiny_disk, leave=0)  # the volume fills up between the poll and triage
+    report = process(rt)
+    assert report.triaged == 0 and report.enqueued == 0
+    assert len(_lines(caplog, "triage waits: database unavailable: database or disk is full")) == 1
+    assert not slack.posts
+    filler.unlink()
+
+    queued = 0
+    undo = _on_every_connection(rt.store, "PRAGMA query_only=ON")
+    report = process(rt)  # triage and routing wait too; delivery claims nothing
+    assert not slack.posts
+    assert _lines(caplog, "delivery waits: database unavailable")
+    undo()
+    report = process(rt)
+    queued = report.enqueued
+    assert queued >= 1 and report.delivery is not None and report.delivery.sent == queued
+    assert len(slack.messages) == queued  # each alert once
+    assert process(rt).delivery.sent == 0  # and never again
+    assert rt.store.count_mentions() == 2
+    rt.close()
