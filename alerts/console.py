@@ -34,6 +34,7 @@ class ConsoleSender:
         text: str,
         blocks: list[dict[str, Any]],
         thread_ts: str | None = None,
+        marker: int | None = None,
     ) -> Delivery:
         """Print the message; a threaded reply says which message it answers."""
         title = next(
@@ -89,6 +90,11 @@ class ConsoleSender:
         if initial_comment:
             self.console.print(to_markup(initial_comment), highlight=False)
         return Delivery(channel_id=None, ts=None)
+
+    def landed(
+        self, channel_id: str, marker: int, thread_ts: str | None = None
+    ) -> Delivery | None:
+        return None  # a terminal keeps nothing to look in
 
     def check(self) -> str:
         return "printing alerts to the terminal (set SLACK_BOT_TOKEN to post to Slack)"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from alerts.outbox import CLAIM_LEASE, SETUP_PAUSE, backoff
+from alerts.outbox import SETUP_PAUSE, backoff
 from alerts.sender import DeliveryFailed, Misconfigured, RetryLater
 from alerts.webhook import WebhookClient
 from alerts.zendesk import ZendeskClient, ticket
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BATCH = 50
+CLAIM_LEASE = timedelta(minutes=3)  # past the longest hand-off timeout settings allow (120 s)
 
 
 @dataclass
@@ -186,7 +187,7 @@ class _Pass:
             else:
                 receipt = client.create(body, key, what)
         except RetryLater as exc:
-            self._retry(item, where, self._clean(exc.reason), exc.after_seconds)
+            self._retry(item, where, self._clean(exc.reason), exc.after_seconds, give_up=False)
         except Misconfigured as exc:
             self._hold(item, where, self._clean(exc.error))
         except DeliveryFailed as exc:
@@ -196,7 +197,8 @@ class _Pass:
             self.report.failed += 1
         except Exception as exc:  # a bug: retried, but only so often
             log.exception("%s: unexpected error", where)
-            self._retry(item, where, self._clean(f"{type(exc).__name__}: {exc}"), None)
+            reason = self._clean(f"{type(exc).__name__}: {exc}")
+            self._retry(item, where, reason, None, give_up=True)
         else:
             store.mark_delivered(item.id, None, receipt[:64], self.now)
             self.report.sent += 1
@@ -237,8 +239,15 @@ class _Pass:
         return client
 
     def _retry(
-        self, item: handoff.HandoffItem, where: str, reason: str, after: float | None
+        self,
+        item: handoff.HandoffItem,
+        where: str,
+        reason: str,
+        after: float | None,
+        give_up: bool,
     ) -> None:
+        """Retry later. A receiver that is down or slow is waited for however long it takes;
+        only a bug (`give_up`) stops after MAX_ATTEMPTS."""
         store = self.store
         self.paused.add(item.channel)
         if after is not None:  # the receiver said when (429 Retry-After)
@@ -249,7 +258,7 @@ class _Pass:
             self.report.retried += 1
             return
         attempt = item.attempts + 1
-        if attempt >= MAX_ATTEMPTS:
+        if give_up and attempt >= MAX_ATTEMPTS:
             log.error("%s: giving up after %d attempts: %s", where, attempt, reason)
             store.mark_failed(item.id, f"gave up after {attempt} attempts: {reason}")
             self.report.failed += 1

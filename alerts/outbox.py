@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.fatigue import Policy, prepare, render_group, render_list, render_reply
 from alerts.render import render
-from alerts.sender import DeliveryFailed, Misconfigured, RetryLater, Sender
+from alerts.sender import Delivery, DeliveryFailed, Misconfigured, RetryLater, Sender
 from alerts.sla import render_escalation
 from alerts.timing import sla_for
 from storage import alerting, cases
@@ -39,10 +39,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=2)  # a sender that died mid-send releases its alert after this
+# A sender that died mid-send releases its alert after this: three times the Slack client's
+# 10 s timeout, so a live send never loses its claim, and a crash costs half a minute.
+CLAIM_LEASE = timedelta(seconds=30)
 SETUP_PAUSE = timedelta(minutes=10)  # revoked token, app not in channel: check again after this
 BACKOFF_BASE = 30.0  # seconds before the first retry after a 5xx or network error
-BACKOFF_CAP = 3600.0  # never wait more than an hour between tries
+BACKOFF_CAP = 600.0  # never wait more than ten minutes between tries, however long the outage
 BATCH = 50
 PREPARE_LIMIT = 1000  # due alerts looked at together for quiet hours and bursts
 
@@ -51,14 +53,15 @@ PREPARE_LIMIT = 1000  # due alerts looked at together for quiet hours and bursts
 class DeliveryReport:
     sent: int = 0
     retried: int = 0  # rescheduled with a not_before (rate limit, outage)
-    failed: int = 0  # permanent: the error is stored and nothing retries it
+    failed: int = 0  # permanent answers only: the error is stored and nothing retries it
     deferred: int = 0  # left pending untouched: channel paused or paced this pass
     held: int = 0  # quiet hours: kept for the channel's next digest (or its quiet hours' end)
     grouped: int = 0  # folded into a burst's "N more like this" thread
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min ... capped at 1 h: spaces retries out during a long Slack outage."""
+    """30 s, 1 min, 2 min ... capped at 10 min: spaces retries out during a long Slack outage,
+    and the alerts still go out within minutes of its end."""
     # Rate-limited retries count as attempts too, so the exponent is bounded before it overflows.
     return timedelta(seconds=min(BACKOFF_BASE * 2 ** min(attempts, 16), BACKOFF_CAP))
 
@@ -77,9 +80,10 @@ def deliver_due(
 
     A channel that answered with Retry-After (or a transient error) gets nothing more in this
     pass; its other messages stay pending with their attempts untouched and other channels
-    carry on. A rate limit alone never makes a message fail (Slack said when to come back), but
-    it does count as an attempt, so a later run of 5xx errors gives up sooner. `routes` give
-    SLAs and quiet hours; `digest_channels` are the channels whose digest lists held alerts.
+    carry on. A transient failure (429, 5xx, timeout, network) never makes a message fail, however
+    long it lasts: only a permanent answer does, and setup problems are held for a person.
+    `max_attempts` bounds only unexpected sender errors (a bug). `routes` give SLAs and quiet
+    hours; `digest_channels` are the channels whose digest lists held alerts.
     """
     run = _Pass(store, sender, now or datetime.now(UTC), max_attempts, policy or Policy())
     run.routes = {r.name: r for r in routes}
@@ -151,12 +155,14 @@ class _Pass:
                 self._fail(i, f"could not render: {exc}")
             return
         try:
-            delivery = self.sender.send(target, text, blocks, thread_ts=thread_ts)
+            delivery = self._landed(item, target, thread_ts) or self.sender.send(
+                target, text, blocks, thread_ts=thread_ts, marker=item.id
+            )
         except RetryLater as exc:
             self.paused.add(channel)
             if exc.after_seconds is None:
                 for i in items:
-                    self._backoff(i, exc.reason, where)
+                    self._backoff(i, exc.reason, where, give_up=False)
                 return
             until = self.now + timedelta(seconds=exc.after_seconds)
             log.info("%s: %s; channel paused until %s", where, exc.reason, until.isoformat())
@@ -184,7 +190,7 @@ class _Pass:
             log.exception("%s: unexpected error", where)
             self.paused.add(channel)
             for i in items:
-                self._backoff(i, f"{type(exc).__name__}: {exc}", where)
+                self._backoff(i, f"{type(exc).__name__}: {exc}", where, give_up=True)
         else:
             for i in items:
                 self.store.mark_delivered(i.id, delivery.channel_id, delivery.ts, self.now)
@@ -198,6 +204,17 @@ class _Pass:
                 alerting.set_payload(self.store, item.id, shown)
             elif _listed(item) and item.thread_of is not None:
                 self._recount(item.thread_of)
+
+    def _landed(self, item: OutboxItem, target: str, thread_ts: str | None) -> Delivery | None:
+        """For a send a crash cut off (its claim ran out): the message, if Slack took it before
+        the crash, so it is recorded instead of posted twice."""
+        if not item.interrupted:
+            return None
+        channel_id = target if thread_ts else alerting.channel_id_for(self.store, item.channel)
+        found = self.sender.landed(channel_id, item.id, thread_ts) if channel_id else None
+        if found is not None:
+            log.info("%s %d was posted before a crash: recorded, not resent", item.kind, item.id)
+        return found
 
     def _paced(self, channel: str) -> bool:
         """Whether `channel` may get another message now (Slack: ~1 per second per channel)."""
@@ -253,9 +270,11 @@ class _Pass:
         except Exception:  # the message is out; a missing case must not resend it
             log.exception("alert %d delivered but its case could not be opened", item.id)
 
-    def _backoff(self, item: OutboxItem, reason: str, where: str) -> None:
+    def _backoff(self, item: OutboxItem, reason: str, where: str, give_up: bool) -> None:
+        """Retry later; `give_up` after `max_attempts` only for a bug, never for an outage: a
+        transient failure must not become a lost alert."""
         attempt = item.attempts + 1
-        if attempt >= self.max_attempts:
+        if give_up and attempt >= self.max_attempts:
             log.error("%s: giving up after %d attempts: %s", where, attempt, reason)
             self._fail(item, f"gave up after {attempt} attempts: {reason}")
             return

@@ -63,8 +63,17 @@ class Sender(Protocol):
         text: str,
         blocks: list[dict[str, Any]],
         thread_ts: str | None = None,
+        marker: int | None = None,
     ) -> Delivery:
-        """Post a message; with `thread_ts`, as a reply under that message."""
+        """Post a message; with `thread_ts`, as a reply under that message. `marker` (an outbox
+        id) travels with the message, invisible, so `landed` can find it again."""
+        ...
+
+    def landed(
+        self, channel_id: str, marker: int, thread_ts: str | None = None
+    ) -> Delivery | None:
+        """The message sent with `marker` to `channel_id` if it is there, None if it is not or
+        the receiver cannot say: a send cut off by a crash is looked for before it is repeated."""
         ...
 
     def update(

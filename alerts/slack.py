@@ -20,6 +20,8 @@ from alerts.sender import Delivery, DeliveryFailed, Misconfigured, RetryLater
 from core.http import retry_after
 
 DEFAULT_RETRY_AFTER = 30.0  # a 429 without a usable Retry-After header still means "wait"
+MARK = "listenpost_alert"  # the message metadata's event_type carrying the outbox id
+LOOK_BACK = 200  # newest messages of a channel searched for a send cut off by a crash
 MAX_RETRY_AFTER = 24 * 3600.0  # a garbled header must not park the channel for years
 # Slack's documented transient errors: the request may succeed if sent again later.
 TRANSIENT_ERRORS = frozenset(
@@ -70,10 +72,13 @@ class SlackSender:
         text: str,
         blocks: list[dict[str, Any]],
         thread_ts: str | None = None,
+        marker: int | None = None,
     ) -> Delivery:
         options: dict[str, Any] = {}
         if thread_ts is not None:
             options["thread_ts"] = thread_ts  # a reply under the alert, not a new message
+        if marker is not None:  # invisible to people; `landed` looks for it after a crash
+            options["metadata"] = {"event_type": MARK, "event_payload": {"outbox_id": marker}}
         response = self._call(
             self._client.chat_postMessage,
             channel=channel,
@@ -123,6 +128,32 @@ class SlackSender:
         )
         ts = _share_ts(response.get("file") or {}, channel)
         return Delivery(channel_id=channel, ts=ts)
+
+    def landed(
+        self, channel_id: str, marker: int, thread_ts: str | None = None
+    ) -> Delivery | None:
+        """Search the channel's newest messages (a thread's replies, with `thread_ts`) for
+        `marker`.
+
+        Needs the channels:history scope; without it (or if Slack cannot answer) this says
+        None and the alert is sent again: a possible repeat beats a certain loss."""
+        try:
+            if thread_ts is None:
+                response = self._client.conversations_history(
+                    channel=channel_id, limit=LOOK_BACK, include_all_metadata=True
+                )
+            else:
+                response = self._client.conversations_replies(
+                    channel=channel_id, ts=thread_ts, limit=LOOK_BACK, include_all_metadata=True
+                )
+        except (SlackApiError, SlackRequestError, OSError, HTTPException):
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == MARK and payload.get("outbox_id") == marker:
+                return Delivery(channel_id=channel_id, ts=message.get("ts"))
+        return None
 
     def check(self) -> str:
         """For `doctor`: proves the token works without posting anything."""

@@ -245,7 +245,7 @@ class HackerNewsHarness(Harness):
         )
 
     def malform(self) -> None:
-        body = {"hits": [{"objectID": "1"}], "page": 0, "nbPages": 1}  # no created_at_i
+        body = {"hits": [{"created_at_i": 1}], "page": 0, "nbPages": 1}  # no objectID
         self.fake.script = [_json(body)]
 
 
@@ -684,7 +684,7 @@ class XHarness(Harness):
         self.fake.token = "AAAA-another-app"  # the one we send is refused: 401 Unauthorized
 
     def malform(self) -> None:
-        tweet = {"id": "1", "text": "acme, no created_at"}
+        tweet = {"id": "1", "created_at": "2024-05-01T00:00:00Z"}  # no text
         self.fake.script = [_json({"data": [tweet], "meta": {"result_count": 1}})]
 
 

@@ -14,6 +14,9 @@
   array of {id, title}, `channel_id`, `initial_comment`, `thread_ts`) shares them (`file_not_found`
   when the bytes never arrived or the length differs; `invalid_channel` for a channel name).
 - `disconnect()` drops the connection without an answer (the server thread logs it).
+- `conversations.history` / `conversations.replies` (channel id; newest first, `limit`) list
+  accepted messages; a message's `metadata` (event_type + event_payload, as chat.postMessage
+  took it) is shown only with `include_all_metadata`.
 - For the Slack app: `socket_mode(ws_url)` makes `POST /api/apps.connections.open` (app-level
   xapp- token only; a bot token gets `not_allowed_token_type`) answer that WebSocket URL
   (fakes/socket_mode.py serves it); `response_url()` hands out interaction response URLs
@@ -70,6 +73,9 @@ class FakeSlack:
         self.server.route("POST", "/api/auth.test", self._auth_test)
         self.server.route("POST", "/api/chat.update", self._update)
         self.server.route("POST", "/api/chat.getPermalink", self._permalink)
+        for verb in ("GET", "POST"):
+            self.server.route(verb, "/api/conversations.history", self._history)
+            self.server.route(verb, "/api/conversations.replies", self._history)
         self.server.route("GET", "/api/chat.getPermalink", self._permalink)
         self.server.route("GET", "/api/usergroups.users.list", self._usergroup_users)
         self.server.route("POST", "/api/usergroups.users.list", self._usergroup_users)
@@ -141,6 +147,30 @@ class FakeSlack:
         if group not in self.usergroups:
             return _fail("no_such_subteam")
         return Response.json({"ok": True, "users": list(self.usergroups[group])})
+
+    def _history(self, req: Request) -> Response:
+        """conversations.history (top-level messages) or .replies (a thread, with `ts`)."""
+        args = {**{k: v[0] for k, v in req.query.items()}, **_args(req)}
+        if (denied := self._auth_error(req, args)) is not None:
+            return denied
+        channel, thread = args.get("channel"), args.get("ts")
+        metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            if channel not in self._ids.values():
+                return _fail("channel_not_found")
+            found = [m for m in self.messages if m["channel_id"] == channel and _in(m, thread)]
+        found.sort(key=lambda m: m["ts"], reverse=thread is None)
+        shown = [
+            {
+                "type": "message",
+                "ts": m["ts"],
+                "text": m.get("text", ""),
+                **({"thread_ts": m["thread_ts"]} if m.get("thread_ts") else {}),
+                **({"metadata": m["metadata"]} if metadata and m.get("metadata") else {}),
+            }
+            for m in found[: int(args.get("limit") or 100)]
+        ]
+        return Response.json({"ok": True, "messages": shown, "has_more": False})
 
     def response_url(self) -> str:
         """A fresh interaction response_url (Slack's https://hooks.slack.com/actions/T../../..)
@@ -443,6 +473,13 @@ def element_problems(element: dict[str, Any], where: str) -> list[str]:
 def _length(problems: list[str], text: Any, limit: int, where: str) -> None:
     if not isinstance(text, str) or not 1 <= len(text.encode("utf-16-le")) // 2 <= limit:
         problems.append(f"must be 1 to {limit} characters {where}")
+
+
+def _in(message: dict[str, Any], thread: str | None) -> bool:
+    """Whether conversations.replies of `thread` (None: conversations.history) lists it."""
+    if thread is None:
+        return not message.get("thread_ts")
+    return message["ts"] == thread or message.get("thread_ts") == thread
 
 
 def _args(req: Request) -> dict[str, Any]:

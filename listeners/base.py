@@ -13,24 +13,34 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.durations import parse_duration
 from core.mention import Mention
 from core.query import Query
 from listeners.errors import NotConfigured
-from listeners.http import HttpClient
+from listeners.http import DEFAULT_MAX_BYTES, HttpClient
 
 
 class SourceSettings(BaseModel):
-    """Keys every `[sources.<name>]` table accepts; listeners extend it with their own."""
+    """Keys every `[sources.<name>]` table accepts; listeners extend it with their own.
+
+    `max_pages` and `max_poll_time` bound one poll, so a source whose paging never ends (a
+    cursor that cycles, a page count of a billion) fails that poll with one line instead of
+    holding its job, and the sources after it, forever. `max_bytes` bounds one answer, and
+    redirects stay within the origin asked unless `follow_redirects_to` names the host.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     every: str = "5m"
     base_url: str | None = None
+    max_pages: int = Field(default=100, ge=1, le=100_000)
+    max_poll_time: str = "5m"
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024)
+    follow_redirects_to: list[str] = []  # hosts ("host" or "host:port") redirects may go to
 
-    @field_validator("every")
+    @field_validator("every", "max_poll_time")
     @classmethod
     def _valid_every(cls, value: str) -> str:
         parse_duration(value)
@@ -39,6 +49,10 @@ class SourceSettings(BaseModel):
     @property
     def interval(self) -> timedelta:
         return parse_duration(self.every)
+
+    @property
+    def poll_budget(self) -> timedelta:
+        return parse_duration(self.max_poll_time)
 
 
 @dataclass(slots=True)
@@ -64,7 +78,9 @@ class Listener(ABC):
 
     def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
         self.settings = settings
-        self.http = http
+        self.http = http.limited(
+            f"sources.{self.name}", settings.max_bytes, settings.follow_redirects_to
+        )
         self.env = env
         self.base_url = (settings.base_url or self.default_base_url).rstrip("/")
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from core.mention import Mention, Metrics
 from core.query import Atom, Handle, Hashtag, Phrase, Query, Word, fields
@@ -83,7 +83,7 @@ class PostRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     text: str = ""
-    createdAt: str  # client-set, so parsed leniently (see `created_at`)
+    createdAt: str = ""  # client-set, so parsed leniently (see `created_at`)
     langs: list[str] | None = None
     reply: ReplyRef | None = None
     facets: list[dict[str, Any]] | None = None
@@ -103,6 +103,15 @@ class PostView(BaseModel):
     repostCount: int | None = None
     replyCount: int | None = None
     quoteCount: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dated(cls, data: Any) -> Any:
+        """A view without `indexedAt` is dated by when it was fetched (`created_at` then still
+        prefers the author's earlier `createdAt`)."""
+        if isinstance(data, dict) and data.get("indexedAt") is None:
+            return {**data, "indexedAt": datetime.now(UTC)}
+        return data
 
 
 class SearchPostsOutput(BaseModel):

@@ -21,6 +21,11 @@ class MalformedResponse(ListenerError):
     """The network answered, but not with what its documented format promises."""
 
 
+class Runaway(ListenerError):
+    """The source kept paging past a bound: the page cap, the poll's time budget, or a page or
+    cursor it already sent. Pages committed before it stay; the next poll starts again."""
+
+
 class RateLimited(ListenerError):
     """The network asked us to wait; the scheduler skips the source until `until` (UTC)."""
 

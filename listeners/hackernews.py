@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.mention import Mention, Metrics
 from core.query import Query, fields
 from listeners.base import Listener, Page, SourceSettings
+from listeners.errors import Runaway
 from listeners.http import read_model
 from listeners.query_syntax import to_algolia
 from listeners.text import html_to_text
@@ -54,6 +55,19 @@ class Hit(BaseModel):
     parent_id: int | None = None
     points: int | None = None
     num_comments: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dated(cls, data: Any) -> Any:
+        """A hit without `created_at_i` is dated by its ISO `created_at`, else by fetch time."""
+        if isinstance(data, dict) and data.get("created_at_i") is None:
+            try:
+                when = datetime.fromisoformat(str(data.get("created_at")).replace("Z", "+00:00"))
+                stamp = when if when.tzinfo else when.replace(tzinfo=UTC)
+            except ValueError:
+                stamp = datetime.now(UTC)
+            return {**data, "created_at_i": int(stamp.timestamp())}
+        return data
 
 
 class SearchResponse(BaseModel):
@@ -108,8 +122,15 @@ class HackerNewsListener(Listener):
         fetched: dict[str, int] = {}
         for number, terms in enumerate(searches, start=1):
             page, ceiling = 0, None
+            read: set[str] = set()  # this search's hits: a later page must bring others
             while True:
                 body = self._fetch(terms, page, mark.floor, ceiling)
+                if page > 0 and body.hits and read.issuperset(h.objectID for h in body.hits):
+                    raise Runaway(
+                        f"hackernews page {page} repeats hits already read ({body.nbPages} "
+                        "pages announced); stopped"
+                    )
+                read.update(h.objectID for h in body.hits)
                 mentions = []
                 for hit in body.hits:
                     if hit.objectID not in fetched and mark.is_new(hit.objectID, hit.created_at_i):
@@ -125,6 +146,7 @@ class HackerNewsListener(Listener):
                     oldest = min(h.created_at_i for h in body.hits)
                     if ceiling is None or oldest < ceiling:
                         page, ceiling, done = -1, oldest, False
+                        read = set()
                 last = done and number == len(searches)
                 yield Page(mentions, mark.advance(fetched.items()).dumps() if last else None)
                 if done:

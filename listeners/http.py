@@ -14,16 +14,24 @@ Exchange's `backoff` body field, say) writes a `RateLimitRule` and passes it per
 
 Whatever a rule reports is remembered per host, and a host whose budget is spent is refused
 *before* sending, with the reset time the network gave.
+
+What a source can make us do is bounded too: a body is read as a stream and dropped past
+`max_bytes` (whatever Content-Length says), and a redirect is followed only within the origin
+(scheme, host and port) that was asked, or to hosts a source's settings name, so a feed cannot
+send us to another service and have its answer stored as a mention. `Listener` gives each source
+its own view of the shared client with its settings' limits (`HttpClient.limited`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, quote_plus
@@ -32,12 +40,15 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from core.http import USER_AGENT, retry_after
-from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited
+from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited, Runaway
 
 log = logging.getLogger(__name__)
 
 
 MAX_BACKOFF = 30.0  # seconds; the bounded part of "bounded retries"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # one answer of one source, decompressed
+MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
 MAX_RATE_LIMIT_WAIT = timedelta(days=1)  # a 429 that names no time at all
 _EPOCH_THRESHOLD = 1_000_000_000  # a reset value this large is a timestamp, not a delay
@@ -67,6 +78,33 @@ _RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolEr
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class Poll:
+    """What one poll of one source has asked for, so a source that pages forever (a cursor that
+    cycles, a page count that never ends) is stopped by the layer every listener goes through,
+    without each network guarding itself."""
+
+    deadline: float  # time.monotonic() past which no request is sent
+    budget: float  # seconds, for the message
+    read: set[str] = field(default_factory=set)  # GET URLs answered in this poll
+    skipped: list[str] = field(default_factory=list)  # items `read_model` could not read
+
+
+_poll: ContextVar[Poll | None] = ContextVar("listenpost_poll", default=None)
+
+
+@contextmanager
+def polling(budget_seconds: float) -> Iterator[Poll]:
+    """Bound the requests made inside: none after `budget_seconds`, each one's timeout cut to
+    the time left, and no GET of a URL already read (a loop) within this poll."""
+    poll = Poll(time.monotonic() + budget_seconds, budget_seconds)
+    token = _poll.set(poll)
+    try:
+        yield poll
+    finally:
+        _poll.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,14 +207,29 @@ class HttpClient:
         self.retries = retries
         self.backoff = backoff
         self.rules = tuple(rules)
+        self.max_bytes = DEFAULT_MAX_BYTES
+        self.redirect_hosts: frozenset[str] = frozenset()
+        self.setting = "sources.<name>"  # where a person raises a limit, for error messages
         self._client = httpx.Client(
             headers={"User-Agent": user_agent},
             timeout=timeout,
             transport=transport,
-            follow_redirects=True,
+            follow_redirects=False,  # followed here, within the origin (`_next_hop`)
         )
         self._budgets: dict[str, Budget] = {}
         self._lock = threading.Lock()
+
+    def limited(
+        self, setting: str, max_bytes: int, redirect_hosts: Sequence[str] = ()
+    ) -> HttpClient:
+        """This client (connections, rate-limit budgets) with one source's limits: `max_bytes`
+        per answer, redirects also to `redirect_hosts` ("host" or "host:port"); `setting`
+        ("sources.rss") names where a person changes them."""
+        view = copy.copy(self)
+        view.setting = setting
+        view.max_bytes = max_bytes
+        view.redirect_hosts = frozenset(h.lower() for h in redirect_hosts)
+        return view
 
     def get(
         self,
@@ -201,21 +254,66 @@ class HttpClient:
         auth: tuple[str, str] | None = None,
         rules: Sequence[RateLimitRule] = (),
     ) -> httpx.Response:
-        """Send with retries; returns any 2xx/3xx response, raises a `ListenerError` otherwise."""
+        """Send with retries, following redirects within the origin; returns a 2xx/304 response
+        with its body read (at most `max_bytes`), raises a `ListenerError` otherwise."""
         try:
             request = self._client.build_request(
                 method, url, params=params, headers=headers, data=data, json=json, content=content
             )
         except httpx.InvalidURL as exc:
             raise ListenerError(f"{method} to an invalid URL: {exc}") from exc
+        poll = _poll.get()
+        if poll is not None and method == "GET" and str(request.url) in poll.read:
+            host = request.url.netloc.decode("ascii")
+            shown = f"{method} {redact(request.url)}"
+            raise Runaway(f"{host} led back to a page this poll already read; not fetching {shown}")
+        asked = request.url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(request, auth, rules, poll)
+            if not response.has_redirect_location or response.next_request is None:
+                if poll is not None and method == "GET":
+                    poll.read.add(str(asked))
+                return response
+            request = self._next_hop(asked, response.next_request, f"{method} {redact(asked)}")
+        raise ListenerError(
+            f"{method} {redact(asked)} redirected more than {MAX_REDIRECTS} times; not followed"
+        )
+
+    def _next_hop(self, asked: httpx.URL, hop: httpx.Request, shown: str) -> httpx.Request:
+        """The redirect's request, if it stays within the origin asked (or goes to a host the
+        source's settings allow)."""
+        to = hop.url
+        same = (to.scheme, to.host, to.port) == (asked.scheme, asked.host, asked.port)
+        allowed = {to.host.lower(), to.netloc.decode("ascii").lower()} & self.redirect_hosts
+        if same or allowed:
+            return hop
+        raise ListenerError(
+            f"{shown} redirected to {redact(hop.url)}, outside {asked.scheme}://"
+            f"{asked.netloc.decode('ascii')}; not followed (allow that host with "
+            f"{self.setting}.follow_redirects_to)"
+        )
+
+    def _send(
+        self,
+        request: httpx.Request,
+        auth: tuple[str, str] | None,
+        rules: Sequence[RateLimitRule],
+        poll: Poll | None,
+    ) -> httpx.Response:
+        """One hop: retried on 5xx and network errors, its body read within `max_bytes`."""
+        method = request.method
         host = request.url.netloc.decode("ascii")
         shown = f"{method} {redact(request.url)}"
         self._refuse_if_spent(host, shown)
         attempt = 0
         while True:
+            if poll is not None:
+                request.extensions["timeout"] = _within(poll, shown, self._client.timeout)
             try:
-                response = self._client.send(request, auth=auth)
+                response = self._read(self._client.send(request, auth=auth, stream=True), shown)
             except _RETRYABLE as exc:
+                if poll is not None and time.monotonic() >= poll.deadline:
+                    raise _over_budget(poll, shown) from exc  # the wait was cut to the budget
                 if attempt >= self.retries:
                     raise ListenerError(
                         f"could not reach {host} for {shown} after {attempt + 1} attempts "
@@ -279,6 +377,39 @@ class HttpClient:
             yield response
         finally:
             response.close()
+
+    def _read(self, response: httpx.Response, shown: str) -> httpx.Response:
+        """The response with its body read, refusing past `max_bytes`: by its Content-Length
+        at once, else (no length, or a wrong one) as soon as the stream passes the cap."""
+        try:
+            if response.has_redirect_location:
+                return response  # the body of a redirect is not read
+            declared = _number(response.headers.get("content-length"))
+            encoded = response.headers.get("content-encoding", "identity") != "identity"
+            if declared is not None and declared > self.max_bytes and not encoded:
+                raise self._too_big(shown, f"announces {declared:,.0f} bytes")
+            body = bytearray()
+            for chunk in response.iter_bytes(_CHUNK):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise self._too_big(shown, f"sent more than {self.max_bytes:,} bytes")
+        finally:
+            response.close()
+        # Decoded already: the copy must not claim an encoding or a length it no longer has.
+        framing = {"content-encoding", "content-length", "transfer-encoding"}
+        return httpx.Response(
+            response.status_code,
+            headers=[(k, v) for k, v in response.headers.multi_items() if k.lower() not in framing],
+            content=bytes(body),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _too_big(self, shown: str, what: str) -> ListenerError:
+        return ListenerError(
+            f"{shown} {what}, over the {self.max_bytes:,}-byte limit; stopped reading "
+            f"(raise {self.setting}.max_bytes if that is expected)"
+        )
 
     def budget(self, url: str) -> Budget | None:
         """What the network last said about requests left on `url`'s host (None: it never said)."""
@@ -366,6 +497,27 @@ class HttpClient:
         raise ListenerError(f"HTTP {status} {response.reason_phrase} for {shown}: {detail}")
 
 
+def _within(poll: Poll, shown: str, timeout: httpx.Timeout) -> dict[str, float | None]:
+    """The request's timeouts, none longer than what is left of the poll's time budget."""
+    left = poll.deadline - time.monotonic()
+    if left <= 0:
+        raise _over_budget(poll, shown)
+
+    def cut(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return {
+        "connect": cut(timeout.connect),
+        "read": cut(timeout.read),
+        "write": cut(timeout.write),
+        "pool": cut(timeout.pool),
+    }
+
+
+def _over_budget(poll: Poll, shown: str) -> Runaway:
+    return Runaway(f"the poll ran past its {poll.budget:g}s time budget (max_poll_time) at {shown}")
+
+
 def _clock(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -414,16 +566,62 @@ def read_model(response: httpx.Response, model: type[M]) -> M:
     """The body validated against a network's documented shape (a pydantic model).
 
     Declaring the wire format as a model keeps each listener honest about which fields it relies
-    on, and turns a silent API change into an error naming the field that moved.
+    on, and turns a silent API change into an error naming the field that moved. One item of a
+    list that cannot be read (a post without an id) is left out, logged and counted for the
+    poll, so it cannot block its source forever; a list whose every item fails is a format
+    change, not a bad item, and fails the page as before.
     """
     body = read_json(response)
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-            for err in exc.errors()[:3]
-        )
-        raise MalformedResponse(
-            f"{redact(response.request.url)} answered in an unexpected shape: {problems}"
-        ) from exc
+        failure = exc
+    left = _without_unreadable(body, failure.errors())
+    if left is not None:
+        body, skipped = left
+        try:
+            parsed = model.model_validate(body)
+        except ValidationError as exc:
+            failure = exc
+        else:
+            where = redact(response.request.url)
+            said = "; ".join(skipped)
+            log.warning("%s: skipped %d unreadable item(s): %s", where, len(skipped), said)
+            if (poll := _poll.get()) is not None:
+                poll.skipped.extend(skipped)
+            return parsed
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+        for err in failure.errors()[:3]
+    )
+    raise MalformedResponse(
+        f"{redact(response.request.url)} answered in an unexpected shape: {problems}"
+    ) from failure
+
+
+def _without_unreadable(body: Any, errors: Sequence[Any]) -> tuple[Any, list[str]] | None:
+    """`body` without the list items the errors lie in, and what each was missing; None when an
+    error lies outside any list item, or when every item of a list failed."""
+    doomed: dict[tuple[Any, ...], dict[int, str]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        at = next((i for i, part in enumerate(loc) if isinstance(part, int)), None)
+        if at is None:
+            return None
+        inside = ".".join(str(p) for p in loc[at + 1 :]) or "item"
+        doomed.setdefault(loc[:at], {}).setdefault(loc[at], f"{inside}: {err['msg']}")
+    body = copy.deepcopy(body)
+    skipped: list[str] = []
+    for path, items in doomed.items():
+        container = body
+        for key in path:
+            try:
+                container = container[key]
+            except (KeyError, IndexError, TypeError):
+                return None
+        if not isinstance(container, list) or len(items) >= len(container):
+            return None  # not one bad item among good ones: the format itself moved
+        for index in sorted(items, reverse=True):
+            del container[index]
+        skipped += [f"{'.'.join(map(str, (*path, i)))} ({why})" for i, why in sorted(items.items())]
+    return body, skipped

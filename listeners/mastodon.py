@@ -131,6 +131,14 @@ class Status(BaseModel):
     in_reply_to_id: str | None = None
     reblog: Status | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _dated(cls, data: Any) -> Any:
+        """A status without `created_at` (a broken relay) is dated by when it was fetched."""
+        if isinstance(data, dict) and data.get("created_at") is None:
+            return {**data, "created_at": datetime.now(UTC)}
+        return data
+
 
 class Timeline(RootModel[list[Status]]):
     pass

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.mention import Mention, Metrics
 from core.query import Query, fields
@@ -66,6 +66,14 @@ class Post(BaseModel):
     score: int | None = None
     num_comments: int | None = None
     url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dated(cls, data: Any) -> Any:
+        """A post without `created_utc` is dated by `created`, else by when it was fetched."""
+        if isinstance(data, dict) and data.get("created_utc") is None:
+            return {**data, "created_utc": data.get("created") or time.time()}
+        return data
 
 
 class Thing(BaseModel):

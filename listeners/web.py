@@ -152,6 +152,7 @@ class WebSettings(SourceSettings):
     """
 
     every: str = "30m"
+    max_poll_time: str = "30m"  # several sites, each crawl up to `timeout`
     sites: list[SiteSettings] = Field(min_length=1)
     timeout: str = "5m"
     download_timeout: str = "30s"
@@ -196,6 +197,8 @@ class Job(BaseModel):
     delay: float
     seen: list[str] = []
     floor: datetime | None = None
+    max_bytes: int = 16 * 1024 * 1024  # one page; past it the download is dropped
+    redirect_hosts: list[str] = []  # besides the start URLs' hosts
 
 
 class ItemLine(BaseModel):
@@ -510,6 +513,8 @@ class WebListener(Listener):
             delay=self.settings.delay,
             seen=state.seen,
             floor=state.floor,
+            max_bytes=self.settings.max_bytes,
+            redirect_hosts=self.settings.follow_redirects_to,
         )
 
     def resolve(self, url: str) -> str:

@@ -21,7 +21,7 @@ from parsel import Selector
 from pydantic import BaseModel
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import response_status_message
@@ -40,7 +40,6 @@ from listeners.web import (
 )
 
 RETRY_TIMES = 2  # three attempts at a page that fails with a 5xx or a dropped connection
-MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 Emit = Callable[[BaseModel], None]
 
@@ -60,7 +59,9 @@ def crawl_settings(job: Job) -> dict[str, Any]:
         "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
         "DOWNLOAD_TIMEOUT": job.download_timeout,
         "DNS_TIMEOUT": job.download_timeout,
-        "DOWNLOAD_MAXSIZE": MAX_PAGE_BYTES,
+        "DOWNLOAD_MAXSIZE": job.max_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "DOWNLOADER_MIDDLEWARES": {f"{__name__}.KeepToTheSites": 50},
         "CLOSESPIDER_TIMEOUT": job.close_after,
         "CLOSESPIDER_PAGECOUNT": requests * (RETRY_TIMES + 1),
         "RETRY_TIMES": RETRY_TIMES,
@@ -72,6 +73,34 @@ def crawl_settings(job: Job) -> dict[str, Any]:
     }
 
 
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
+class KeepToTheSites:
+    """Drops a redirect that leaves the start URLs' origins (scheme, host, port) for a host the
+    source does not name in `follow_redirects_to`. Scrapy's own offsite filter lets every
+    redirect of a start URL by (they are sent with dont_filter), so it cannot do this."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> KeepToTheSites:
+        return cls(crawler)
+
+    def process_request(self, request: scrapy.Request) -> None:
+        spider = cast(ListingSpider, self.crawler.spider)
+        if not request.meta.get("redirect_urls") or origin(request.url) in spider.origins:
+            return
+        parts = urlsplit(request.url)
+        if {parts.hostname, parts.netloc} & set(spider.job.redirect_hosts):
+            return
+        raise IgnoreRequest(f"offsite redirect to {parts.netloc}")
+
+
 class ListingSpider(scrapy.Spider):
     """Reads the posts on each listing page and follows `next_page` up to `max_pages`."""
 
@@ -81,6 +110,7 @@ class ListingSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.job = job
         self.emit = emit
+        self.origins = {origin(url) for url in job.site.start_urls}
         self.seen = set(job.seen)
         self.pages = 0
         self.finish_reason = "unknown"
@@ -160,6 +190,22 @@ class ListingSpider(scrapy.Spider):
         elif failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
             line = FailureLine(
                 url=request.url, start=start, reason="robots", detail="forbidden by robots.txt"
+            )
+        elif failure.check(DownloadCancelledError):
+            line = FailureLine(
+                url=request.url,
+                start=start,
+                reason="network",
+                detail=f"larger than the {self.job.max_bytes:,}-byte limit; stopped reading "
+                "(raise sources.web.max_bytes if that is expected)",
+            )
+        elif failure.check(IgnoreRequest) and "offsite" in str(failure.value):
+            line = FailureLine(
+                url=request.url,
+                start=start,
+                reason="network",
+                detail="redirected to another site; not followed (allow its host with "
+                "sources.web.follow_redirects_to)",
             )
         else:
             error = failure.value

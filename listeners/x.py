@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import httpx
 import requests
 import tweepy
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from core.mention import Mention, Metrics
 from core.query import And, Node, Not, Or, Query, QueryError, fields
@@ -120,6 +120,18 @@ class Tweet(BaseModel):
     referenced_tweets: list[ReferencedTweet] | None = None
     public_metrics: TweetMetrics | None = None
     note_tweet: NoteTweet | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dated_by_its_id(cls, data: Any) -> Any:
+        """`created_at` comes only when `tweet.fields` asks for it (an older app or a proxy may
+        not): an X id is a Snowflake carrying the moment it was minted, so no post is refused
+        for want of it."""
+        if isinstance(data, dict) and data.get("created_at") is None:
+            tweet_id = data.get("id")
+            if isinstance(tweet_id, str) and tweet_id.isdigit():
+                return {**data, "created_at": created_at(int(tweet_id))}
+        return data
 
 
 class UserMetrics(BaseModel):

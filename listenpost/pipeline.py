@@ -8,6 +8,7 @@ nothing triaged twice, no alert sent twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,11 +17,12 @@ from alerts.handoff import HandoffReport, deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
 from core.triage import TriageInput
-from listeners.base import Page
-from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
-from listeners.http import Budget
+from listeners.base import Page, SourceSettings
+from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited, Runaway
+from listeners.http import Budget, Poll, polling
 from listenpost.runtime import Runtime
 from listenpost.settings_brands import brand_topics, silent_brands
+from storage import DatabaseUnavailable
 from storage.cases import active_mutes, is_muted
 from storage.label_rows import overridden
 from storage.labels import labels_for
@@ -44,6 +46,7 @@ class PollResult:
     source: str
     new: int = 0
     pages: int = 0
+    skipped: int = 0  # items the source sent that could not be read (each logged)
     error: str | None = None
     skipped_until: datetime | None = None
 
@@ -64,21 +67,34 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
     """Fetch one brand from one source, committing page by page with the cursor."""
     now = now or utcnow()
     result = PollResult(brand, source)
-    state = rt.store.source_state(brand, source)
+    try:
+        state = rt.store.source_state(brand, source)
+        cursor = rt.store.get_cursor(brand, source)
+    except DatabaseUnavailable as exc:
+        result.error = str(exc)
+        log.error("%s/%s not polled: %s", brand, source, exc)
+        return result
     if state and state.disabled_until and state.disabled_until > now:
         result.skipped_until = state.disabled_until
         log.debug("%s/%s skipped until %s", brand, source, state.disabled_until.isoformat())
         return result
     listener = rt.listeners[source]
     query = rt.brand(brand).parsed
-    cursor = rt.store.get_cursor(brand, source)
     disabled_until: datetime | None = None
+    limits = listener.settings
     try:
-        for page in listener.search(query, cursor):
-            result.new += len(save_page(rt, brand, source, page))
-            result.pages += 1
-            if rt.stopping.is_set():
-                break  # committed so far is kept; the cursor only moved with committed pages
+        with polling(limits.poll_budget.total_seconds()) as bounds:
+            cursors: set[str] = set()
+            for page in listener.search(query, cursor):
+                _within_bounds(page, result.pages, cursors, bounds, limits, source)
+                result.new += len(save_page(rt, brand, source, page))
+                result.pages += 1
+                if rt.stopping.is_set():
+                    break  # committed so far is kept; the cursor only moved with committed pages
+        result.skipped = len(bounds.skipped)
+    except DatabaseUnavailable as exc:
+        # Not one bad row: the page waits whole, nothing is marked seen, the next cycle retries.
+        result.error = f"{exc}; page not stored, cursor kept"
     except RateLimited as exc:
         result.error, disabled_until = f"rate limited: {exc}", exc.until
     except (AuthError, NotConfigured) as exc:
@@ -90,21 +106,64 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
         result.error = f"unexpected {type(exc).__name__}: {exc}"
     if result.error is not None:
         result.error = rt.redactor.redact(result.error)
+    try:
+        _record(rt, brand, source, state, result, now, disabled_until)
+        if budget := describe_budget(rt.http.budget(listener.base_url)):
+            rt.store.record_budget(brand, source, budget)
+    except DatabaseUnavailable as exc:
+        if result.error is None:  # the pages are in; only their bookkeeping is not
+            result.error = str(exc)
+            log.error("%s/%s: %s", brand, source, result.error)
+    if result.new:
+        log.info("%s/%s: %d new mention(s)", brand, source, result.new)
+    return result
+
+
+def _within_bounds(
+    page: Page,
+    pages: int,
+    cursors: set[str],
+    bounds: Poll,
+    limits: SourceSettings,
+    source: str,
+) -> None:
+    """Refuse a page past the poll's page cap or time budget, or one whose cursor this poll
+    already saw (the source is going round in circles). Pages before it stay committed."""
+    if pages >= limits.max_pages:
+        raise Runaway(
+            f"still paging after {pages} pages; stopped (sources.{source}.max_pages, "
+            "pages so far kept)"
+        )
+    if time.monotonic() > bounds.deadline:
+        raise Runaway(
+            f"still paging after {limits.max_poll_time} and {pages} pages; stopped "
+            f"(sources.{source}.max_poll_time, pages so far kept)"
+        )
+    if page.cursor is not None:
+        if page.cursor in cursors:
+            raise Runaway("the source handed out a cursor it already gave in this poll; stopped")
+        cursors.add(page.cursor)
+
+
+def _record(
+    rt: Runtime,
+    brand: str,
+    source: str,
+    state: SourceState | None,
+    result: PollResult,
+    now: datetime,
+    disabled_until: datetime | None,
+) -> None:
     if result.error is None:
         if state and state.last_error and _failing_since_success(state):
             log.info("%s/%s recovered", brand, source)
         rt.store.record_success(brand, source, now)
-    else:
-        # Logged when a source goes bad or the problem changes, not on every tick.
-        if not state or state.last_error != result.error:
-            log.error("%s/%s: %s (stored data and cursor kept)", brand, source, result.error)
-        rt.store.record_error(brand, source, result.error, now, disabled_until)
-        result.skipped_until = disabled_until
-    if budget := describe_budget(rt.http.budget(listener.base_url)):
-        rt.store.record_budget(brand, source, budget)
-    if result.new:
-        log.info("%s/%s: %d new mention(s)", brand, source, result.new)
-    return result
+        return
+    # Logged when a source goes bad or the problem changes, not on every tick.
+    if not state or state.last_error != result.error:
+        log.error("%s/%s: %s (stored data and cursor kept)", brand, source, result.error)
+    rt.store.record_error(brand, source, result.error, now, disabled_until)
+    result.skipped_until = disabled_until
 
 
 def save_page(rt: Runtime, brand: str, source: str, page: Page) -> list[int]:
@@ -119,10 +178,13 @@ def _store_page(rt: Runtime, brand: str, source: str, page: Page) -> list[int]:
 
     One post the database cannot hold must not stop a source forever (the same page would fail
     on every poll): it is logged with its id and link, everything else is kept, and the cursor
-    moves on only after the rest is committed.
+    moves on only after the rest is committed. A refusal of the whole database (disk full,
+    read-only, locked) is no such post: it fails the page, and the cursor stays.
     """
     try:
         return rt.store.save_page(brand, source, page.mentions, page.cursor)
+    except DatabaseUnavailable:
+        raise
     except Exception as exc:
         if not page.mentions:
             raise
@@ -131,6 +193,8 @@ def _store_page(rt: Runtime, brand: str, source: str, page: Page) -> list[int]:
     for mention in page.mentions:
         try:
             stored += rt.store.save_page(brand, source, [mention], None)
+        except DatabaseUnavailable:
+            raise
         except Exception as exc:
             log.error(
                 "%s/%s: could not store %s %s (%s): %s",
@@ -221,10 +285,14 @@ def process(rt: Runtime, now: datetime | None = None) -> CycleReport:
         # Each stage stands alone: a triage failure must not hold back alerts already queued.
         try:
             report.triaged = triage_pending(rt)
+        except DatabaseUnavailable as exc:
+            log.error("triage waits: %s", exc)
         except Exception:
             log.exception("triage failed; mentions stay untriaged and are retried next cycle")
         try:
             report.enqueued = route_pending(rt)
+        except DatabaseUnavailable as exc:
+            log.error("routing waits: %s", exc)
         except Exception:
             log.exception("routing failed; mentions stay unrouted and are retried next cycle")
         report.delivery = deliver(rt, now)
@@ -238,14 +306,18 @@ def deliver(rt: Runtime, now: datetime | None = None) -> DeliveryReport:
     at the channel's pace (about a message a second) instead of a few messages per cycle.
     """
     with rt.deliver_lock:
-        report = deliver_due(
-            rt.store,
-            rt.sender,
-            now=now or utcnow(),
-            routes=rt.routes,
-            policy=rt.settings.alerts.fatigue.policy(),
-            digest_channels={d.channel for d in rt.settings.alerts.digests},
-        )
+        try:
+            report = deliver_due(
+                rt.store,
+                rt.sender,
+                now=now or utcnow(),
+                routes=rt.routes,
+                policy=rt.settings.alerts.fatigue.policy(),
+                digest_channels={d.channel for d in rt.settings.alerts.digests},
+            )
+        except DatabaseUnavailable as exc:  # alerts stay queued; nothing is claimed or lost
+            log.error("delivery waits: %s", exc)
+            return DeliveryReport()
         hand_off(rt, now or utcnow())  # never raises; off unless a route hands off
         return report
 

@@ -30,6 +30,7 @@ SLACK_KINDS = (ALERT, THREAD, GROUP, ESCALATION)
 _ROOT_KINDS = (ALERT, GROUP)  # messages a thread can hang under
 
 _parent = outbox.alias("parent")
+_older = outbox.alias("older")
 
 
 def special_route(route: str, kind: str) -> str:
@@ -49,6 +50,27 @@ def slack_ready() -> Any:
         outbox.c.kind.in_(SLACK_KINDS),
         or_(outbox.c.thread_of.is_(None), parent_delivered),
     )
+
+
+def in_turn(now: datetime) -> Any:
+    """Rows no older message of their channel is ahead of: none is being sent, none waits for
+    its retry.
+
+    A pause (Retry-After, a backoff, a setup problem) is carried by the message that earned it,
+    so it also holds the messages queued after it (their `not_before` is empty), and a channel
+    gets its messages in the order they were queued. Messages never tried (held back for quiet
+    hours, or only paused alongside) do not hold the others.
+    """
+    ahead = exists(
+        select(_older.c.id).where(
+            _older.c.channel == outbox.c.channel,
+            _older.c.id < outbox.c.id,
+            _older.c.status.in_((PENDING, SENDING)),
+            _older.c.not_before > now,
+            or_(_older.c.status == SENDING, _older.c.attempts > 0),
+        )
+    )
+    return ~ahead
 
 
 # ---- threads -----------------------------------------------------------------------------
@@ -382,6 +404,21 @@ def fold(
 def set_payload(store: Store, outbox_id: int, payload: dict[str, Any]) -> None:
     with store.engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(payload=payload))
+
+
+def channel_id_for(store: Store, channel: str) -> str | None:
+    """The Slack id of `channel` (a name in the routes) as its last delivered message gave it."""
+    with store.engine.begin() as conn:
+        return conn.scalar(
+            select(outbox.c.channel_id)
+            .where(
+                outbox.c.channel == channel,
+                outbox.c.status == DELIVERED,
+                outbox.c.channel_id.is_not(None),
+            )
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        )
 
 
 # ---- pacing and escalations ------------------------------------------------------------------

@@ -27,6 +27,35 @@ BUSY_TIMEOUT_MS = 30_000
 # IMMEDIATE already makes every writer wait for the one before it).
 LOCKS = {"migrate": 0x6C70_0001, "ingest": 0x6C70_0002}
 
+# SQLite primary result codes that speak of the whole database, never of one row: busy, locked,
+# out of memory, read-only, I/O error, corrupt, full, cannot open, lock protocol, not a database.
+_SQLITE_WIDE = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26})
+# PostgreSQL SQLSTATE classes and codes of the same kind: connection exceptions, insufficient
+# resources (disk full, out of memory), operator intervention, system (I/O) errors, internal
+# errors; a read-only transaction, serialization failures and deadlocks, a lock not available.
+_PG_WIDE_CLASSES = frozenset({"08", "53", "57", "58", "XX"})
+_PG_WIDE_CODES = frozenset({"25006", "40001", "40P01", "55P03"})
+
+
+class DatabaseUnavailable(Exception):
+    """The database as a whole refused (disk full, read-only, locked, I/O error, connection lost).
+
+    No row is at fault, so storing a page row by row would only drop the rows one by one: the
+    caller keeps its cursor and tries again later, and nothing is marked as seen.
+    """
+
+
+def database_wide(exc: BaseException) -> bool:
+    """Whether `exc` (a DBAPI error, or SQLAlchemy's wrapper of one) concerns the whole database."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_WIDE
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        return sqlstate[:2] in _PG_WIDE_CLASSES or sqlstate in _PG_WIDE_CODES
+    return bool(getattr(exc, "connection_invalidated", False))
+
 
 def create(url: str) -> Engine:
     parsed = make_url(url)
@@ -37,7 +66,9 @@ def create(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             # The driver the `postgres` extra installs, whatever SQLAlchemy's default is.
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, json_serializer=_to_json)
+        engine = create_engine(parsed, pool_pre_ping=True, json_serializer=_to_json)
+        _name_whole_database_errors(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -59,7 +90,21 @@ def create(url: str) -> Engine:
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    _name_whole_database_errors(engine)
     return engine
+
+
+def _name_whole_database_errors(engine: Engine) -> None:
+    """Every statement, commit or connect that fails for the whole database raises
+    `DatabaseUnavailable`, one line naming the database's own words ("database or disk is
+    full"), so no caller mistakes it for one bad row."""
+
+    @event.listens_for(engine, "handle_error")
+    def _whole_database(context: Any) -> None:
+        exc = context.original_exception
+        if database_wide(exc) or context.is_disconnect:
+            said = " ".join(str(exc).split()) or type(exc).__name__
+            raise DatabaseUnavailable(f"database unavailable: {said}") from exc
 
 
 def _enable_wal(cursor: Any) -> None:

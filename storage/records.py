@@ -43,6 +43,8 @@ class OutboxItem:
     thread_of: int | None = None
     payload: dict[str, Any] | None = None
     created_at: datetime | None = None
+    # Claimed before by a sender whose lease ran out: it may have died after Slack took it.
+    interrupted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from core.mention import Mention, Metrics
 from core.triage import Triage
 from storage import db, streams
-from storage.alerting import SLACK_KINDS, link_threads, slack_ready
+from storage.alerting import SLACK_KINDS, in_turn, link_threads, slack_ready
 from storage.ingest import save_mentions
 from storage.label_rows import insert_label, labels_in, overridden
 from storage.records import OutboxItem, SourceState, StoredMention
@@ -166,11 +166,13 @@ class Store:
     # ---- outbox ------------------------------------------------------------------------------
 
     def due_alerts(self, now: datetime, limit: int = 50, after: int = 0) -> list[OutboxItem]:
-        """Due Slack messages with an id above `after`, oldest first (a pass pages with it)."""
+        """Due Slack messages with an id above `after`, oldest first (a pass pages with it), each
+        only once its channel's older messages are out of the way (`alerting.in_turn`)."""
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(outbox)
-                .where(_claimable(now), slack_ready(), outbox.c.id > after)  # not webhook/zendesk
+                # not webhook/zendesk
+                .where(_claimable(now), slack_ready(), in_turn(now), outbox.c.id > after)
                 .order_by(outbox.c.id)  # oldest first: alerts arrive in the order they happened
                 .limit(limit)
             ).all()
@@ -186,6 +188,7 @@ class Store:
                 thread_of=r.thread_of,
                 payload=r.payload,
                 created_at=r.created_at,
+                interrupted=r.status == SENDING,
             )
             for r in rows
         ]

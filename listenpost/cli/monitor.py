@@ -100,6 +100,8 @@ def _print_cycle(report: CycleReport) -> None:
             status = Text(str(p.error), style="red")
         elif p.skipped_until:
             status = Text(f"paused until {p.skipped_until:%H:%M:%S} UTC", style="yellow")
+        elif p.skipped:
+            status = Text(f"ok, {p.skipped} unreadable item(s) skipped", style="yellow")
         else:
             status = Text("ok", style="green")
         rows.append([p.brand, p.source, str(p.new), str(p.pages), status])
