@@ -151,9 +151,13 @@ def render_group(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         inert(part, LINE_LIMIT) for part in (brand, category.replace("_", " ")) if part
     )
     route = inert(str(payload.get("route", "")), LINE_LIMIT)
+    people = len(payload.get("authors") or [])
+    saying = f"{people:,} {'person is' if people == 1 else 'different people are'} saying this"
     line = f"🔁 *{count} more like this*" + (f" — {what}" if what else "")
-    text = f"{line}\nRoute _{route}_: listed in the thread so the channel stays readable."
-    fallback = f"🔁 {count} more like this" + (f" — {what}" if what else "")
+    text = (
+        f"{line}\n*{saying}*. Route _{route}_: listed in the thread so the channel stays readable."
+    )
+    fallback = f"🔁 {count} more like this" + (f" — {what}" if what else "") + f" · {saying}"
     return fallback, [{"type": "section", "text": _mrkdwn(text)}]
 
 

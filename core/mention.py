@@ -39,7 +39,9 @@ class Mention:
     """One post, comment, story or page that matched a brand's query.
 
     `created_at` is timezone-aware UTC. `raw` keeps the network's own fields that we do not
-    normalise, so nothing the API told us is lost.
+    normalise, so nothing the API told us is lost. `repost_of` is the author whose post this
+    one repeats without adding words, where the network marks it (an X retweet, a Reddit
+    cross-post): the copy is grouped under that post, not counted as another voice.
     """
 
     network: str
@@ -53,3 +55,4 @@ class Mention:
     metrics: Metrics = field(default_factory=Metrics)
     in_reply_to: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    repost_of: str | None = None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from storage import db
+from storage.dedup import handle
 from storage.schema import mention_brands, mentions, outbox, triage
 
 if TYPE_CHECKING:
@@ -364,6 +365,14 @@ def fold(
             ).scalar_one()
         payload = dict(conn.scalar(select(outbox.c.payload).where(outbox.c.id == group_id)) or {})
         payload["count"] = int(payload.get("count", 0)) + len(ids)
+        # How many different people: fifty customers saying one thing is news, one bot is not.
+        authors = conn.scalars(
+            select(mentions.c.author)
+            .join(outbox, outbox.c.mention_id == mentions.c.id)
+            .where(outbox.c.id.in_(ids))
+        )
+        people = set(payload.get("authors") or []) | {handle(a) or a for a in authors}
+        payload["authors"] = sorted(people)
         conn.execute(update(outbox).where(outbox.c.id == group_id).values(payload=payload))
         conn.execute(
             update(outbox)

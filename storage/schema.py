@@ -62,6 +62,7 @@ mentions = Table(
     Column("dup_key", String(32)),
     Column("duplicate_of", Integer, ForeignKey("mentions.id")),
     Column("routed_at", UTCDateTime),
+    Column("repost_of", String(255)),  # the author this post repeats, where marked (0006)
     UniqueConstraint("network", "native_id", name="uq_mentions_network_native_id"),
     Index("ix_mentions_dup_key", "dup_key"),
     Index("ix_mentions_created_at", "created_at"),

@@ -93,6 +93,7 @@ def _mention_json(m: StoredMention) -> dict[str, Any]:
         },
         "in_reply_to": m.in_reply_to,
         "duplicate_of": m.duplicate_of,
+        "repost_of": m.repost_of,  # the author a marked repost repeats
         "sentiment": t.sentiment if t else None,
         "sentiment_scores": t.sentiment_scores if t else None,
         "urgency": t.urgency if t else None,

@@ -102,7 +102,7 @@ def _fill(store: Store, settings: Settings) -> None:
         "copy",
         "https://x.com/1",
         "bot",
-        "Acme sync broke my bookmarks #3",
+        "RT @user3: Acme sync broke my bookmarks #3",
         START + timedelta(days=2),
     )
     rejected = Mention(
