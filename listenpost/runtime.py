@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from alerts.console import ConsoleSender
-from alerts.routes import Route
+from alerts.routes import Route, written_condition
 from alerts.slack import SlackSender
 from core.secrets import RedactSecrets, secrets_from
 from listeners import registry
@@ -75,8 +75,8 @@ def build_routes(settings: Settings) -> list[Route]:
         Route(
             name=r.name,
             channel=r.channel or default_channel,
-            sentiments=list(r.sentiments),
-            min_urgency=r.min_urgency,
+            sentiments=written_condition(r.sentiments, r.min_urgency)[0],
+            min_urgency=written_condition(r.sentiments, r.min_urgency)[1],
             brands=list(r.brands),
             networks=list(r.networks),
             languages=list(r.languages),
