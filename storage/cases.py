@@ -266,19 +266,22 @@ def events(store: Store, mention_id: int) -> list[CaseEvent]:
 
 
 def due_for_escalation(store: Store, now: datetime) -> list[Case]:
-    """Open cases nobody touched before their SLA ran out and that were not handled yet.
+    """Open cases past their SLA without a first response whose breach is not recorded yet.
 
-    A breach is recorded once (`mark_breached`), so a case is escalated at most once.
+    A case past its SLA without a first response is breached whether or not someone pressed
+    Escalate: escalating is asking for help, not answering. A breach is recorded once
+    (`mark_breached`), so a case is escalated at most once (the SLA check does not escalate a
+    case a person already escalated).
     """
     with store.engine.begin() as conn:
         rows = conn.execute(
             select(cases)
             .where(
                 cases.c.status == OPEN,
+                cases.c.first_response_at.is_(None),
                 cases.c.sla_due_at.is_not(None),
                 cases.c.sla_due_at <= now,
                 cases.c.breached_at.is_(None),
-                cases.c.escalated_at.is_(None),
             )
             .order_by(cases.c.sla_due_at, cases.c.mention_id)
         ).all()
@@ -292,7 +295,8 @@ def mark_breached(store: Store, mention_id: int, at: datetime, escalated: bool) 
         if case is None or case.breached_at is not None:
             return
         values: dict[str, Any] = {"breached_at": at, "updated_at": at}
-        if escalated and case.escalated_at is None:
+        escalated = escalated and case.escalated_at is None  # escalated by hand before: once
+        if escalated:
             values["escalated_at"] = at
         conn.execute(update(cases).where(cases.c.mention_id == mention_id).values(**values))
         data = {"sla_due_at": case.sla_due_at.isoformat() if case.sla_due_at else None}

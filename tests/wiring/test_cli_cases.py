@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from alerts import actions, render
+from alerts.sla import check_slas
 from listenpost.cli import app
 from storage import Store, cases
 from tests.alerts.factories import triage
@@ -71,6 +73,32 @@ def test_cases_filters_and_json(settings: Path) -> None:
     everything = json.loads(run(settings, "cases", "--status", "all", "--json"))
     assert [c["status"] for c in everything] == ["open", "assigned", "resolved"]
     assert everything[2]["resolved_at"] is not None
+
+
+def test_an_escalated_unacknowledged_case_is_listed_as_breached(tmp_path: Path) -> None:
+    """Pressing Escalate is not a first response: once the SLA check has run, the case is
+    breached for `cases --status breached` and the report alike."""
+    db = tmp_path / "lp.db"
+    path = tmp_path / "settings.toml"
+    path.write_text(settings_text(db, {}))
+    store = Store(f"sqlite:///{db}")
+    (mid,) = store.save_page("Acme", "reddit", [mention(7, author="carol")], None, now=NOW)
+    store.save_triage([(mid, triage())])
+    opened = NOW - timedelta(hours=2)
+    cases.open_case(store, mid, "support", opened, sla_due_at=opened + timedelta(minutes=30))
+    escalate = actions.Click(render.ESCALATE, mid, "U0ANN")
+    actions.apply(store, escalate, opened + timedelta(minutes=5))
+    assert check_slas(store, [], now=NOW) == 1
+    store.close()
+
+    breached = json.loads(run(path, "cases", "--status", "breached", "--json"))
+    assert [(c["mention_id"], c["status"]) for c in breached] == [(mid, "open")]
+    assert breached[0]["breached_at"] is not None and breached[0]["escalated_at"] is not None
+    out = tmp_path / "csv"
+    since = (NOW - timedelta(days=1)).date().isoformat()
+    run(path, "report", "--since", since, "--csv", str(out))
+    rows = list(csv.DictReader(io.StringIO((out / "sla_breaches.csv").read_text("utf-8-sig"))))
+    assert [r["mention_id"] for r in rows] == [str(mid)]
 
 
 def test_unknown_status_is_a_clear_error(settings: Path) -> None:
