@@ -313,6 +313,7 @@ def _step(event: CaseEvent) -> str:
         "reopen": f"reopened by {who}",
         "breach": "SLA breached",
         "relabel": f"relabelled by {who}",
+        "note": f"note by {who}",
     }.get(event.action, f"{inert(event.action, 40)} by {who}")
     if event.note:
         said += f" ({inert(_one_line(event.note), 200)})"

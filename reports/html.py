@@ -14,10 +14,12 @@ from pathlib import Path
 
 from reports.build import (
     CASE_COLUMNS,
+    NOTE_COLUMNS,
     SHARE_COLUMNS,
     Report,
     case_rows,
     duration,
+    note_rows,
     percent,
     share_rows,
 )
@@ -115,7 +117,7 @@ def render(report: Report, charts: Sequence[Chart]) -> str:
                     b.brand,
                     b.route,
                     b.status,
-                    b.assignee or "—",
+                    report.person(b.assignee),
                     f"{b.opened_at:%Y-%m-%d %H:%M}",
                     f"{b.sla_due_at:%Y-%m-%d %H:%M}" if b.sla_due_at else "—",
                     duration(b.first_response_at - b.opened_at)
@@ -125,6 +127,8 @@ def render(report: Report, charts: Sequence[Chart]) -> str:
                 for b in report.breaches
             ],
         ),
+        "<h2>Case notes</h2>",
+        _table(NOTE_COLUMNS, note_rows(report)),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"

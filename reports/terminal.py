@@ -11,9 +11,11 @@ from rich.text import Text
 from core.tables import Column, fit
 from reports.build import (
     CASE_COLUMNS,
+    NOTE_COLUMNS,
     SHARE_COLUMNS,
     Report,
     case_rows,
+    note_rows,
     percent,
     share_rows,
 )
@@ -81,13 +83,15 @@ def show(report: Report, console: Console) -> None:
                 b.brand,
                 b.route,
                 b.status,
-                b.assignee or "—",
+                report.person(b.assignee),
                 f"{b.opened_at:%Y-%m-%d %H:%M}",
                 f"{b.sla_due_at:%Y-%m-%d %H:%M}" if b.sla_due_at else "—",
             ]
             for b in report.breaches[:50]
         ],
     )
+    if report.notes:
+        _table(console, "Case notes", NOTE_COLUMNS, note_rows(report)[-50:], wide=5)
 
 
 def _per_bucket(report: Report) -> list[list[object]]:

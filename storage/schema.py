@@ -179,6 +179,16 @@ case_events = Table(
     Index("ix_case_events_mention", "mention_id"),
 )
 
+# Slack people as `users.info` named them, so the case log reads "Bo Smith (U0BO)" without
+# asking Slack each time; refreshed when older than alerts/people.py's REFRESH (0007).
+slack_users = Table(
+    "slack_users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(255)),  # None: Slack said user_not_found
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
 mutes = Table(
     "mutes",
     metadata,

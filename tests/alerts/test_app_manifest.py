@@ -13,8 +13,8 @@ from alerts.slash import COMMAND
 
 SLACK_DIR = Path(__file__).resolve().parents[2] / "slack"
 # chat.postMessage/chat.update, posting to public channels without an invite, the slash command,
-# and files_upload_v2 for the digest charts.
-NEEDED_SCOPES = {"chat:write", "chat:write.public", "commands", "files:write"}
+# files_upload_v2 for the digest charts, and users.info for the names in the case log.
+NEEDED_SCOPES = {"chat:write", "chat:write.public", "commands", "files:write", "users:read"}
 
 
 @pytest.mark.parametrize("name", ["manifest.json", "manifest-http.json"])

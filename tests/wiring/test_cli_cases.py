@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from alerts import actions, render
 from alerts.sla import check_slas
 from listenpost.cli import app
-from storage import Store, cases
+from storage import Store, cases, people
 from tests.alerts.factories import triage
 from tests.alerts.queueing import mention
 from tests.wiring.conftest import settings_text
@@ -99,6 +99,39 @@ def test_an_escalated_unacknowledged_case_is_listed_as_breached(tmp_path: Path) 
     run(path, "report", "--since", since, "--csv", str(out))
     rows = list(csv.DictReader(io.StringIO((out / "sla_breaches.csv").read_text("utf-8-sig"))))
     assert [r["mention_id"] for r in rows] == [str(mid)]
+
+
+def test_the_case_log_names_people_and_keeps_notes_and_reasons(
+    settings: Path, tmp_path: Path
+) -> None:
+    """Names from Slack's users.info (cached) beside the ids; notes and the not-relevant
+    reason in `cases --json`, the table and the CSV (new columns at the end)."""
+    store = Store(f"sqlite:///{settings.parent / 'lp.db'}")
+    people.remember(store, "U0BO", "Bo Smith", NOW)
+    people.remember(store, "U0ANN", "Ann Lee", NOW)
+    bo, fixed = (c.mention_id for c in cases.list_cases(store)[1:3])
+    cases.act(store, bo, "note", "U0BO", note="Refund sent, waiting for her answer", at=NOW)
+    cases.act(store, fixed, "not_relevant", "U0ANN", note="Already handled", at=NOW)
+    store.close()
+
+    rows = {c["mention_id"]: c for c in json.loads(run(settings, "cases", "--status", "all",
+                                                       "--json"))}
+    assert (rows[bo]["assignee"], rows[bo]["assignee_name"]) == ("U0BO", "Bo Smith")
+    assert [(n["by_name"], n["note"]) for n in rows[bo]["notes"]] == [
+        ("Bo Smith", "Refund sent, waiting for her answer")
+    ]
+    assert rows[fixed]["not_relevant_reason"] == "Already handled"
+    assert [h["action"] for h in rows[fixed]["history"]] == ["resolve", "not_relevant"]
+    assert "Bo Smith (U0BO)" in run(settings, "cases")
+
+    out = run(settings, "export", "--csv", "-")
+    assert out.splitlines()[0].endswith(
+        "url,assignee_name,not_relevant_reason,notes"
+    )
+    by_id = {int(r["mention_id"]): r for r in csv.DictReader(io.StringIO(out))}
+    assert by_id[bo]["assignee"] == "U0BO" and by_id[bo]["assignee_name"] == "Bo Smith"
+    assert by_id[bo]["notes"].endswith("Bo Smith (U0BO): Refund sent, waiting for her answer")
+    assert by_id[fixed]["not_relevant_reason"] == "Already handled"
 
 
 def test_unknown_status_is_a_clear_error(settings: Path) -> None:
