@@ -20,6 +20,7 @@ from listenpost.config import BrandSettings, Settings
 from storage import Store
 
 if TYPE_CHECKING:
+    from classifiers.relevance import RelevanceModel
     from classifiers.triager import Triager
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Runtime:
     deliver_lock: threading.Lock = field(default_factory=threading.Lock)
     # Set on Ctrl-C: running polls stop after the page they are committing.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # The relevance model and the label mark it was built at (listenpost/pipeline.py).
+    relevance: tuple[tuple[int, int], RelevanceModel] | None = None
 
     @cached_property
     def redactor(self) -> RedactSecrets:
