@@ -15,6 +15,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.mention import body_text, display_text
 from core.triage import SENTIMENTS, Triage
 from listeners import registry
 from storage.cases import CLOSED, OPEN, Case, CaseEvent
@@ -129,7 +130,8 @@ def render(
     if mention.title:
         who += f"\n*{inert(_one_line(mention.title), LINE_LIMIT)}*"
 
-    post = inert(mention.text.replace("\r\n", "\n"), SECTION_LIMIT) if mention.text.strip() else ""
+    body = body_text(mention.title, mention.text)
+    post = inert(body.replace("\r\n", "\n"), SECTION_LIMIT) if body.strip() else ""
     triage_text = _triage_line(triage)
     url = safe_url(mention.url)
 
@@ -142,7 +144,7 @@ def render(
     ]
     blocks.extend(case_blocks(mention, url, case, history))
 
-    excerpt_source = " ".join(t for t in (mention.title, mention.text) if t)
+    excerpt_source = display_text(mention.title, mention.text)
     excerpt = inert(_one_line(excerpt_source), FALLBACK_POST_LIMIT)
     fallback = f"{emoji} {escape(brand)} on {network}: {triage.sentiment}, {triage.urgency} urgency"
     fallback += f" — {author}" + (f" ({reach})" if reach else "")

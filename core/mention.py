@@ -56,3 +56,18 @@ class Mention:
     in_reply_to: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     repost_of: str | None = None
+
+
+def body_text(title: str | None, text: str | None) -> str:
+    """The post's words below its title: none when they only repeat the title (a Hacker News
+    story or a Reddit link post without a body carries its title as its text)."""
+    words = text or ""
+    if title and " ".join(words.split()).casefold() == " ".join(title.split()).casefold():
+        return ""
+    return words
+
+
+def display_text(title: str | None, text: str | None) -> str:
+    """The text to show for a post, everywhere one is shown (alerts, tickets, spike top posts,
+    tables): its title, then its words, each once."""
+    return " ".join(t for t in (title, body_text(title, text)) if t and t.strip())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from alerts.handoff import HandoffReport, deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
+from core.mention import display_text
 from core.triage import Triage, TriageInput
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
@@ -172,7 +173,7 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
     while pending := rt.store.untriaged(limit=batch):
         items = [
             TriageInput(
-                text=" ".join(t for t in (m.title, m.text) if t),
+                text=display_text(m.title, m.text),
                 reach=m.metrics.reach(),
                 brand_terms=tuple(_brand_terms(rt, m.brands)),
                 author=m.author,

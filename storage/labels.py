@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
+from core.mention import display_text
 from storage.label_rows import insert_label, label_value, labels_in
 from storage.schema import labels, mention_brands, mentions, outbox, triage
 
@@ -119,6 +120,6 @@ def relevance_examples(store: Store) -> list[tuple[int, str, str, bool]]:
                 .where(mentions.c.id.in_(chunk))
                 .order_by(mentions.c.id, mention_brands.c.brand)
             ):
-                text = " ".join(t for t in (r.title, r.text) if t)
+                text = display_text(r.title, r.text)
                 found.append((r.id, r.brand, text, verdict[r.id]))
     return found

@@ -73,3 +73,20 @@ def test_thirty_people_are_thirty_mentions_a_cross_post_and_a_retweet_are_copies
     with (out / "volume.csv").open(encoding="utf-8-sig", newline="") as handle:
         volume = list(csv.DictReader(handle))
     assert sum(int(r["mentions"]) for r in volume) == 30
+
+
+def test_a_story_whose_text_is_its_title_is_listed_once(tmp_path: Path) -> None:
+    db = tmp_path / "lp.db"
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        f'[storage]\nurl = "sqlite:///{db}"\n\n[[brands]]\nname = "Acme"\nquery = "acme"\n'
+    )
+    title = "Ask HN: Is Acme Cloud down for anyone else?"
+    store = Store(f"sqlite:///{db}")
+    story = Mention("hackernews", "42", "https://news.ycombinator.com/item?id=42", "pg", title,
+                    T0, title=title)
+    store.save_page("Acme", "hackernews", [story], None)
+    store.close()
+    result = runner.invoke(app, ["--settings", str(settings), "mentions"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Is Acme Cloud down") == 1
