@@ -132,7 +132,7 @@ def render(
 
     body = body_text(mention.title, mention.text)
     post = inert(body.replace("\r\n", "\n"), SECTION_LIMIT) if body.strip() else ""
-    triage_text = _triage_line(triage)
+    triage_text = _triage_line(triage, history)
     url = safe_url(mention.url)
 
     blocks: list[dict[str, Any]] = [
@@ -157,9 +157,15 @@ def render(
     return fallback, blocks
 
 
-def _triage_line(triage: Triage) -> str:
+def _triage_line(triage: Triage, history: Sequence[CaseEvent] = ()) -> str:
     score = triage.sentiment_scores.get(triage.sentiment)
-    line = f"*{triage.sentiment.capitalize()}*" + (f" ({score:.2f})" if score is not None else "")
+    said = f"*{triage.sentiment.capitalize()}*"
+    if f"labelled {triage.sentiment}" in triage.reasons:
+        # A person's word, not the model's: the model's score would read as confidence in it.
+        who = next((e.actor for e in reversed(history) if e.action == "relabel"), None)
+        line = said + (f" (set by {person(who)})" if who else " (set by the team)")
+    else:
+        line = said + (f" ({score:.2f})" if score is not None else "")
     line += f" · urgency *{triage.urgency}*"
     # Why, in one glance (triage-features, issue 5): labels and team rules come first in
     # `reasons`, then rule hits and the model's top category scores; the rest is counted.

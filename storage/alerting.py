@@ -230,14 +230,18 @@ def postpone(store: Store, outbox_ids: Sequence[int], until: datetime) -> int:
     return result.rowcount or 0
 
 
-def held_alerts(store: Store, channel: str) -> list[tuple[int, int, datetime]]:
-    """(outbox id, mention id, queued at) of the alerts held for `channel`'s next digest."""
+def held_alerts(
+    store: Store, channel: str, before: datetime | None = None
+) -> list[tuple[int, int, datetime]]:
+    """(outbox id, mention id, queued at) of the alerts held for `channel`'s next digest; with
+    `before`, only those queued before it (a digest lists its period's, later ones wait)."""
+    query = select(outbox.c.id, outbox.c.mention_id, outbox.c.created_at).where(
+        outbox.c.channel == channel, outbox.c.status == HELD, outbox.c.kind == ALERT
+    )
+    if before is not None:
+        query = query.where(outbox.c.created_at < before)
     with store.engine.begin() as conn:
-        rows = conn.execute(
-            select(outbox.c.id, outbox.c.mention_id, outbox.c.created_at)
-            .where(outbox.c.channel == channel, outbox.c.status == HELD, outbox.c.kind == ALERT)
-            .order_by(outbox.c.id)
-        ).all()
+        rows = conn.execute(query.order_by(outbox.c.id)).all()
     return [(r.id, r.mention_id, r.created_at) for r in rows]
 
 

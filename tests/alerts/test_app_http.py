@@ -173,11 +173,13 @@ def test_wrong_sentiment_relabels_and_the_alert_shows_the_correction(
     options = [o["value"].split(":")[1] for o in menu["options"]]
     assert options == ["neutral", "positive"]  # the model said negative
     action = picked_option(posted.message["blocks"], r.SENTIMENT, options.index("positive"))
-    click(app, block_actions(action, posted.message, slack.response_url()))
+    click(app, block_actions(action, posted.message, slack.response_url(), user="U0ANA"))
 
     update = last_update(slack)
     verdict = [b for b in update["blocks"] if b["type"] == "section"][2]["text"]["text"]
     assert verdict.startswith("*Positive*")
+    # A person's label, not the model's: no model score beside it, and who set it.
+    assert verdict.startswith("*Positive* (set by <@U0ANA>) ·")
     assert labels_for(store, [posted.mention_id])[posted.mention_id] == {"sentiment": "positive"}
 
 
