@@ -23,6 +23,7 @@ import httpx
 from alerts import http_delivery
 from core.http import USER_AGENT
 from core.mention import display_text
+from core.triage import category_label
 from storage.records import StoredMention
 
 # Our urgency -> Zendesk's ticket priority.
@@ -68,7 +69,7 @@ def ticket(mention: StoredMention, route: str, extra_tags: Sequence[str] = ()) -
         priority = PRIORITY.get(t.urgency, "normal")
         lines += [
             f"Sentiment: {t.sentiment}; urgency: {t.urgency}",
-            f"Categories: {', '.join(t.categories) or '—'}",
+            f"Categories: {', '.join(map(category_label, t.categories)) or '—'}",
             f"Why: {', '.join(t.reasons) or '—'}",
         ]
         tags += [f"sentiment_{t.sentiment}", f"urgency_{t.urgency}", *t.categories]

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
+from core.triage import category_label
 from reports.build import (
     CASE_COLUMNS,
     NOTE_COLUMNS,
@@ -79,7 +80,10 @@ def render(report: Report, charts: Sequence[Chart]) -> str:
         _figure(by_name.get("categories")),
         _table(
             ["brand", "category", "mentions", "negative"],
-            [[r.brand, r.category, r.total, r.negative] for r in report.categories],
+            [
+                [r.brand, category_label(r.category), r.total, r.negative]
+                for r in report.categories
+            ],
         ),
         "<h2>Topics</h2>",
         _figure(by_name.get("topics")),

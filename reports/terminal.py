@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from core.tables import Column, fit
+from core.triage import category_label
 from reports.build import (
     CASE_COLUMNS,
     NOTE_COLUMNS,
@@ -49,7 +50,7 @@ def show(report: Report, console: Console) -> None:
         console,
         "Categories",
         ["brand", "category", "mentions", "negative"],
-        [[r.brand, r.category, r.total, r.negative] for r in report.categories],
+        [[r.brand, category_label(r.category), r.total, r.negative] for r in report.categories],
     )
     if report.topics:
         _table(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from core.tables import Column
+from core.triage import category_label
 from listenpost.cli import common
 
 if TYPE_CHECKING:
@@ -234,7 +235,7 @@ def _table(rows: list[Logged], now: datetime, status: str) -> Any:
                 m.network if m else "-",
                 m.author if m else "-",
                 excerpt,
-                _category(m) or "-",
+                category_label(_category(m) or "-"),
                 case.status.replace("_", " "),
                 row.person(case.assignee) or "-",
                 Text(sla, style="bold red" if sla.startswith("breached") else ""),
