@@ -77,6 +77,13 @@ def _figure() -> Figure:
     return Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
 
 
+def _whole_mentions(ax: Axes) -> None:
+    """Ticks at whole mentions: an axis stepping by 0.5 mentions reads as a measuring error."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", facecolor="white")
@@ -103,6 +110,7 @@ def _volume(report: Report, ax: Axes) -> bool:
             linewidth=1.8,
         )
     ax.set_ylabel(f"mentions per {report.bucket}")
+    _whole_mentions(ax)
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.figure.autofmt_xdate()
@@ -130,6 +138,7 @@ def _sentiment(report: Report, ax: Axes) -> bool:
         colors=[COLORS[LAYERS[i]] for i in shown],
     )
     ax.set_ylabel(f"mentions per {report.bucket}")
+    _whole_mentions(ax)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.figure.autofmt_xdate()
     return True
@@ -227,7 +236,7 @@ def _categories(report: Report, ax: Axes) -> bool:
     ax.barh(names, [v[0] for _, v in top], color=COLORS["neutral"], label="all")
     ax.barh(names, [v[1] for _, v in top], color=COLORS["negative"], label="negative")
     ax.set_xlabel("mentions")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # off the bars
     return True
 
 
@@ -239,7 +248,7 @@ def _topics(report: Report, ax: Axes) -> bool:
     ax.barh(names, [r.total for r in rows], color=COLORS["neutral"], label="all")
     ax.barh(names, [r.negative for r in rows], color=COLORS["negative"], label="negative")
     ax.set_xlabel("mentions")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # off the bars
     return True
 
 
@@ -301,5 +310,5 @@ def _response(report: Report, ax: Axes) -> bool:
         )
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel(unit)
-    ax.legend(loc="upper right", frameon=False, ncols=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # off the bars
     return True

@@ -43,6 +43,7 @@ def test_the_sentiment_legend_leaves_out_an_empty_untriaged_layer() -> None:
     assert _sentiment(report(volume=rows), ax)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["negative", "neutral", "positive"]
+    assert all(float(t).is_integer() for t in ax.get_yticks())  # whole mentions
     rows.append(VolumeRow(END - timedelta(days=1), "Acme", 2, 0, 0, 1))  # one not triaged yet
     ax = Figure().add_subplot()
     _sentiment(report(volume=rows), ax)
