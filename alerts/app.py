@@ -35,10 +35,10 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from alerts import actions, replies, slash
+from alerts import actions, people, replies, slash
 from alerts.app_settings import Permissions
 from alerts.permissions import BY_ACTION, Gate
-from alerts.render import ESCALATE, REPLIES, VIEW_POST, escape
+from alerts.render import ASSIGN, ESCALATE, REPLIES, VIEW_POST, escape
 from storage import cases
 
 if TYPE_CHECKING:
@@ -195,6 +195,8 @@ def handle_click(
     if click.action_id == ESCALATE:
         route = next((x for x in routes if x.name == outcome.case.route), None)
         _escalate(client, outcome, route, user, container, respond)
+    # The case log names people ("Bo Smith (U0BO)"): learn the names of whoever worked it.
+    people.learn(store, client, [user, click.choice if click.action_id == ASSIGN else None], now)
 
 
 def _clicker(body: Mapping[str, Any]) -> str:

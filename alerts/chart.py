@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from core.triage import SENTIMENTS
 from storage.stats import VolumeRow
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COLOURS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#3f9c6b"}
 
@@ -28,8 +32,22 @@ def volume_chart(
     tz: ZoneInfo,
 ) -> Path:
     """Write a PNG of `rows` (summed over brands) with every bucket in the window shown."""
+    volume_figure(rows, since, until, step, title, tz).savefig(path, format="png")
+    return path
+
+
+def volume_figure(
+    rows: Sequence[VolumeRow],
+    since: datetime,
+    until: datetime,
+    step: timedelta,
+    title: str,
+    tz: ZoneInfo,
+) -> Figure:
+    """The chart itself: stacked bars per bucket, whole-mention steps, the clock named."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     starts: list[datetime] = []
     at = since
@@ -61,15 +79,24 @@ def volume_chart(
     labels = [s.astimezone(tz).strftime("%H:00" if hourly else "%a %d") for s in starts]
     every = max(1, len(starts) // 12)
     ax.set_xticks(positions[::every], labels[::every], fontsize=8)
+    ax.set_xlabel(_zone_label(tz, since), fontsize=8)
     ax.set_ylabel("mentions")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole mentions, never 0.2
     ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper left", fontsize=8, frameon=False, ncols=4)
     tallest = max((b + o for b, o in zip(bottom, other, strict=True)), default=0)
     ax.set_ylim(0, max(1.0, tallest * 1.25))  # room for the legend above the bars
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    return path
+    return fig
+
+
+def _zone_label(tz: ZoneInfo, at: datetime) -> str:
+    """What clock the hours are on: "time (UTC)" or "time (Europe/Berlin, UTC+01:00)"."""
+    if getattr(tz, "key", "UTC") == "UTC":
+        return "time (UTC)"
+    offset = at.astimezone(tz).strftime("%z")
+    return f"time ({tz.key}, UTC{offset[:3]}:{offset[3:]})"
 
 
 def _slot(

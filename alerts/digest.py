@@ -95,7 +95,8 @@ def send_digest(
 ) -> int:
     """Post one digest and its chart; 1 if posted, 0 if Slack said to try later or refused."""
     brands = list(settings.brands) or None
-    held = alerting.held_alerts(store, settings.channel)
+    # Only what was held before the period ended: a later one belongs to the next digest.
+    held = alerting.held_alerts(store, settings.channel, before=period.end)
     text, blocks = render_digest(store, settings, period, held)
     try:
         delivery = sender.send(settings.channel, text, blocks)
@@ -164,8 +165,13 @@ def render_digest(
         {"type": "section", "fields": [_mrkdwn(f) for f in fields]},
         {"type": "section", "text": _mrkdwn(f"*Top categories*: {categories or 'none'}")},
     ]
-    if held:
-        blocks.append({"type": "section", "text": _mrkdwn(_held_text(store, held))})
+    during = [h for h in held if h[2] >= period.start]
+    earlier = [h for h in held if h[2] < period.start]  # a digest that could not be sent
+    if during:
+        blocks.append({"type": "section", "text": _mrkdwn(_held_text(store, during))})
+    if earlier:
+        text = _held_text(store, earlier, "Held during quiet hours before this period")
+        blocks.append({"type": "section", "text": _mrkdwn(text)})
     brand_note = ", ".join(inert(b, 60) for b in settings.brands) or "all brands"
     blocks.append(
         {"type": "context", "elements": [_mrkdwn(f"{brand_note} · chart in the thread")]}
@@ -177,9 +183,13 @@ def render_digest(
     return fallback, blocks
 
 
-def _held_text(store: Store, held: Sequence[tuple[int, int, datetime]]) -> str:
+def _held_text(
+    store: Store,
+    held: Sequence[tuple[int, int, datetime]],
+    heading: str = "Held during quiet hours",
+) -> str:
     """The alerts quiet hours kept back, so nothing was silently dropped."""
-    lines = [f"*Held during quiet hours* ({len(held)})"]
+    lines = [f"*{heading}* ({len(held)})"]
     for _, mention_id, _ in held[:HELD_SHOWN]:
         m = store.get_mention(mention_id)
         if m is None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.render import LINE_LIMIT, SECTION_LIMIT, escape, inert, network_name, safe_url
 from alerts.timing import in_quiet_hours, parse_quiet_hours, zone
+from core.mention import display_text
 from storage import alerting
 from storage.records import OutboxItem, StoredMention
 
@@ -151,9 +152,13 @@ def render_group(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         inert(part, LINE_LIMIT) for part in (brand, category.replace("_", " ")) if part
     )
     route = inert(str(payload.get("route", "")), LINE_LIMIT)
+    people = len(payload.get("authors") or [])
+    saying = f"{people:,} {'person is' if people == 1 else 'different people are'} saying this"
     line = f"🔁 *{count} more like this*" + (f" — {what}" if what else "")
-    text = f"{line}\nRoute _{route}_: listed in the thread so the channel stays readable."
-    fallback = f"🔁 {count} more like this" + (f" — {what}" if what else "")
+    text = (
+        f"{line}\n*{saying}*. Route _{route}_: listed in the thread so the channel stays readable."
+    )
+    fallback = f"🔁 {count} more like this" + (f" — {what}" if what else "") + f" · {saying}"
     return fallback, [{"type": "section", "text": _mrkdwn(text)}]
 
 
@@ -188,7 +193,7 @@ def _line(mention: StoredMention) -> str:
     triage = mention.triage
     verdict = f"{triage.sentiment}, {triage.urgency}" if triage else "untriaged"
     line = f"• *{author}* on {network_name(mention.network)} ({verdict})"
-    excerpt = inert(_one_line(" ".join(t for t in (mention.title, mention.text) if t)), EXCERPT)
+    excerpt = inert(_one_line(display_text(mention.title, mention.text)), EXCERPT)
     if excerpt:
         line += f": {excerpt}"
     if url := safe_url(mention.url):

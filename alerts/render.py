@@ -17,6 +17,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.mention import body_text, display_text
 from core.triage import SENTIMENTS, Triage
 from listeners import registry
 from storage.cases import CLOSED, OPEN, Case, CaseEvent
@@ -146,8 +147,9 @@ def render(
     if mention.title:
         who += f"\n*{inert(_one_line(mention.title), LINE_LIMIT)}*"
 
-    post = inert(mention.text.replace("\r\n", "\n"), SECTION_LIMIT) if mention.text.strip() else ""
-    triage_text = _triage_line(triage)
+    body = body_text(mention.title, mention.text)
+    post = inert(body.replace("\r\n", "\n"), SECTION_LIMIT) if body.strip() else ""
+    triage_text = _triage_line(triage, history)
     url = safe_url(mention.url)
 
     blocks: list[dict[str, Any]] = [
@@ -159,7 +161,7 @@ def render(
     ]
     blocks.extend(case_blocks(mention, url, case, history))
 
-    excerpt_source = " ".join(t for t in (mention.title, mention.text) if t)
+    excerpt_source = display_text(mention.title, mention.text)
     excerpt = inert(_one_line(excerpt_source), FALLBACK_POST_LIMIT)
     fallback = f"{emoji} {escape(brand)} on {network}: {triage.sentiment}, {triage.urgency} urgency"
     fallback += f" — {author}" + (f" ({reach})" if reach else "")
@@ -172,9 +174,15 @@ def render(
     return fallback, blocks
 
 
-def _triage_line(triage: Triage) -> str:
+def _triage_line(triage: Triage, history: Sequence[CaseEvent] = ()) -> str:
     score = triage.sentiment_scores.get(triage.sentiment)
-    line = f"*{triage.sentiment.capitalize()}*" + (f" ({score:.2f})" if score is not None else "")
+    said = f"*{triage.sentiment.capitalize()}*"
+    if f"labelled {triage.sentiment}" in triage.reasons:
+        # A person's word, not the model's: the model's score would read as confidence in it.
+        who = next((e.actor for e in reversed(history) if e.action == "relabel"), None)
+        line = said + (f" (set by {person(who)})" if who else " (set by the team)")
+    else:
+        line = said + (f" ({score:.2f})" if score is not None else "")
     line += f" · urgency *{triage.urgency}*"
     # Why, in one glance (triage-features, issue 5): labels and team rules come first in
     # `reasons`, then rule hits and the model's top category scores; the rest is counted.
@@ -330,6 +338,7 @@ def _step(event: CaseEvent) -> str:
         "reopen": f"reopened by {who}",
         "breach": "SLA breached",
         "relabel": f"relabelled by {who}",
+        "note": f"note by {who}",
     }.get(event.action, f"{inert(event.action, 40)} by {who}")
     if event.note:
         said += f" ({inert(_one_line(event.note), 200)})"

@@ -15,18 +15,38 @@ from classifiers.language import normalise
 from core.triage import SENTIMENTS, URGENCIES, urgency_rank
 from storage.records import StoredMention
 
+# What a route that names neither `sentiments` nor `min_urgency` matches (and what the default
+# route does when no routes are configured): negative posts, or high/critical urgency.
+DEFAULT_SENTIMENTS = ("negative",)
+DEFAULT_MIN_URGENCY = "high"
+
+
+def written_condition(
+    sentiments: list[str] | None, min_urgency: str | None
+) -> tuple[list[str], str | None]:
+    """(sentiments, min_urgency) for a route as its settings wrote them (None: not written).
+
+    What the user lists is what matches; a condition they did not write never widens a route:
+    only `sentiments` -> those sentiments; only `min_urgency` -> that urgency or above; both ->
+    either one (OR); neither -> negative OR at least high, as the default route.
+    """
+    if sentiments is None and min_urgency is None:
+        return list(DEFAULT_SENTIMENTS), DEFAULT_MIN_URGENCY
+    return list(sentiments or []), min_urgency
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """Send mentions that are (in `sentiments`) OR (at least `min_urgency`) to `channel`.
 
     Empty `brands`/`networks` mean "any"; a non-empty list narrows the route to those.
+    Settings build routes through `written_condition`.
     """
 
     name: str
     channel: str
-    sentiments: list[str] = field(default_factory=lambda: ["negative"])
-    min_urgency: str | None = "high"
+    sentiments: list[str] = field(default_factory=lambda: list(DEFAULT_SENTIMENTS))
+    min_urgency: str | None = DEFAULT_MIN_URGENCY
     brands: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     # Only posts that could reach this many people (Metrics.reach: followers, else
@@ -91,6 +111,28 @@ class Route:
         return self.min_urgency is not None and urgency_rank(triage.urgency) >= urgency_rank(
             self.min_urgency
         )
+
+    def describe(self) -> str:
+        """The route's condition in words, as `listenpost doctor` prints it: "route 'vip' →
+        #vip: sentiment negative or urgency ≥ high, brands Acme, reach ≥ 10,000"."""
+        where = self.channel if self.target == "slack" else self.target
+        what: list[str] = []
+        if self.sentiments:
+            what.append("sentiment " + "/".join(self.sentiments))
+        if self.min_urgency is not None:
+            what.append(f"urgency ≥ {self.min_urgency}")
+        parts = [" or ".join(what) if what else "nothing (no sentiments, no min_urgency)"]
+        for label, values in (
+            ("brands", self.brands),
+            ("networks", self.networks),
+            ("languages", self.languages),
+            ("categories", [c.replace("_", " ") for c in self.categories]),
+        ):
+            if values:
+                parts.append(f"{label} {', '.join(values)}")
+        if self.min_reach is not None:
+            parts.append(f"reach ≥ {self.min_reach:,}")
+        return f"route {self.name!r} → {where}: {', '.join(parts)}"
 
 
 def decide(

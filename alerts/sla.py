@@ -34,7 +34,8 @@ def check_slas(store: Store, routes: Sequence[Route], now: datetime | None = Non
     for case in cases.due_for_escalation(store, now):
         route = by_name.get(case.route)
         escalated = False
-        if route is not None and route.escalate_to:
+        # Someone already escalated it by hand: the breach is recorded, not escalated twice.
+        if route is not None and route.escalate_to and case.escalated_at is None:
             kind, target = escalation_target(route.escalate_to)
             channel = target if kind == "channel" else route.channel
             payload = {
@@ -51,7 +52,11 @@ def check_slas(store: Store, routes: Sequence[Route], now: datetime | None = Non
             "mention %d: SLA of route %s breached%s",
             case.mention_id,
             case.route,
-            f", escalated to {route.escalate_to}" if escalated and route else "",
+            f", escalated to {route.escalate_to}"
+            if escalated and route
+            else " (escalated by hand before)"
+            if case.escalated_at
+            else "",
         )
         breached += 1
     return breached

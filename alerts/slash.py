@@ -31,7 +31,8 @@ HELP = escape(f"""*{COMMAND}* — listenpost from Slack (only you see the answer
 • `{COMMAND} mute term <term> [for 2h]` — no alerts for posts with the term
 • `{COMMAND} mute author <name> [on <network>] [for 1d]` — no alerts for an author's posts
 • `{COMMAND} unmute term|author <value>` — lift a mute
-• `{COMMAND} mutes` — what is muted now""")  # `<term>` must not read as a Slack link
+• `{COMMAND} mutes` — what is muted now
+• `{COMMAND} note <mention #> <text>` — add to the case log""")  # `<term>` must stay text
 
 
 class CommandError(ValueError):
@@ -73,6 +74,8 @@ def _dispatch(store: Store, inv: Invocation) -> str:
         return _cases(store, inv.now, inv.user_id if mine else None)
     if verb == "mutes":
         return _mutes(store, inv.now)
+    if verb == "note":
+        return _note(store, rest, inv)
     if verb in ("mute", "unmute"):
         if not rest or rest[0].lower() not in cases.MUTE_KINDS:
             raise CommandError(
@@ -108,6 +111,21 @@ def _mute(store: Store, kind: str, args: list[str], inv: Invocation) -> str:
     scope = f" on {network_name(network)}" if network else ""
     span = f"until {_when(until)}" if until else f"until someone runs `{COMMAND} unmute`"
     return f":mute: Muted {kind} *{inert(mute.value, 200)}*{scope} {span}."
+
+
+NOTE_LIMIT = 2000  # characters of one note
+
+
+def _note(store: Store, args: list[str], inv: Invocation) -> str:
+    """A note joins the case's history: the CLI, the CSV export and the report show it."""
+    number = args[0].removeprefix("#") if args else ""
+    text = " ".join(" ".join(args[1:]).split())
+    if not number.isdigit() or not text:
+        raise CommandError("write `note <mention #> <text>`, like `note 42 refund sent`")
+    if len(text) > NOTE_LIMIT:
+        raise CommandError(f"a note is at most {NOTE_LIMIT} characters")
+    cases.act(store, int(number), "note", inv.user_id, note=text, at=inv.now)
+    return f":memo: Noted on case #{int(number)}: {inert(text, 300)}"
 
 
 def _unmute(store: Store, kind: str, args: list[str]) -> str:

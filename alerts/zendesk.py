@@ -22,6 +22,8 @@ import httpx
 
 from alerts import http_delivery
 from core.http import USER_AGENT
+from core.mention import display_text
+from core.triage import category_label
 from storage.records import StoredMention
 
 # Our urgency -> Zendesk's ticket priority.
@@ -43,7 +45,7 @@ def ticket(mention: StoredMention, route: str, extra_tags: Sequence[str] = ()) -
     """The ticket body for one mention. Plain text only: Zendesk shows `comment.body` as text,
     so nothing in a post can become markup or a link it did not contain."""
     t = mention.triage
-    words = " ".join(" ".join(x for x in (mention.title, mention.text) if x).split())
+    words = " ".join(display_text(mention.title, mention.text).split())
     brand = mention.brands[0] if mention.brands else "listenpost"
     subject = f"[{brand}] {mention.network} post by {mention.author}: {words}"
     if len(subject) > SUBJECT_WORDS + 40:
@@ -67,7 +69,7 @@ def ticket(mention: StoredMention, route: str, extra_tags: Sequence[str] = ()) -
         priority = PRIORITY.get(t.urgency, "normal")
         lines += [
             f"Sentiment: {t.sentiment}; urgency: {t.urgency}",
-            f"Categories: {', '.join(t.categories) or '—'}",
+            f"Categories: {', '.join(map(category_label, t.categories)) or '—'}",
             f"Why: {', '.join(t.reasons) or '—'}",
         ]
         tags += [f"sentiment_{t.sentiment}", f"urgency_{t.urgency}", *t.categories]

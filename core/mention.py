@@ -39,7 +39,9 @@ class Mention:
     """One post, comment, story or page that matched a brand's query.
 
     `created_at` is timezone-aware UTC. `raw` keeps the network's own fields that we do not
-    normalise, so nothing the API told us is lost.
+    normalise, so nothing the API told us is lost. `repost_of` is the author whose post this
+    one repeats without adding words, where the network marks it (an X retweet, a Reddit
+    cross-post): the copy is grouped under that post, not counted as another voice.
     """
 
     network: str
@@ -53,3 +55,19 @@ class Mention:
     metrics: Metrics = field(default_factory=Metrics)
     in_reply_to: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    repost_of: str | None = None
+
+
+def body_text(title: str | None, text: str | None) -> str:
+    """The post's words below its title: none when they only repeat the title (a Hacker News
+    story or a Reddit link post without a body carries its title as its text)."""
+    words = text or ""
+    if title and " ".join(words.split()).casefold() == " ".join(title.split()).casefold():
+        return ""
+    return words
+
+
+def display_text(title: str | None, text: str | None) -> str:
+    """The text to show for a post, everywhere one is shown (alerts, tickets, spike top posts,
+    tables): its title, then its words, each once."""
+    return " ".join(t for t in (title, body_text(title, text)) if t and t.strip())

@@ -49,10 +49,11 @@ def fit(
     if width - side >= min(MIN_TEXT, natural[wide]):
         table = _table(title)
         for i, column in enumerate(columns):
+            header = Text(column.header)  # a brand name as a header is data, not markup
             if i == wide:
-                table.add_column(column.header, ratio=1, overflow="fold", justify=column.justify)
+                table.add_column(header, ratio=1, overflow="fold", justify=column.justify)
             else:
-                table.add_column(column.header, no_wrap=True, justify=column.justify)
+                table.add_column(header, no_wrap=True, justify=column.justify)
         for row in cells:
             table.add_row(*row)
         return table
@@ -65,14 +66,27 @@ def fit(
         for row in cells
     ]
     # As wide as its longest value (the header, a list of the stacked names, wraps instead),
-    # and never more than half the width: the text is what the reader came for.
+    # and never more than half the width: the text is what the reader came for. When that text
+    # is short (a route's name beside its figures), the figures take what it leaves.
     longest = max((_natural("", values) for values in stacked), default=0)
     width_stacked = min(max(longest, 8), width // 2)
+    # When the text is short (a route's name beside its figures), the figures take what it
+    # leaves, several to a line.
+    one_line = max((sum(cell_len(v.plain) + 3 for v in values) for values in stacked), default=0)
+    width_stacked = max(width_stacked, min(one_line, width - natural[wide] - 7))
     table = _table(title)
-    table.add_column(", ".join(columns[i].header for i in narrow), width=width_stacked)
-    table.add_column(columns[wide].header, ratio=1, overflow="fold")
+    # The free text keeps its side: a row's name (first column) stays first, a post stays last.
+    first = wide < narrow[0] if narrow else False
+    names = Text(", ".join(columns[i].header for i in narrow))
+    if first:
+        table.add_column(Text(columns[wide].header), ratio=1, overflow="fold")
+        table.add_column(names, width=width_stacked)
+    else:
+        table.add_column(names, width=width_stacked)
+        table.add_column(Text(columns[wide].header), ratio=1, overflow="fold")
     for row, values in zip(cells, stacked, strict=True):
-        table.add_row(_pack(values, width_stacked), row[wide])
+        pair = [_pack(values, width_stacked), row[wide]]
+        table.add_row(*(reversed(pair) if first else pair))
     return table
 
 

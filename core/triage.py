@@ -58,3 +58,9 @@ class Triage:
     lang: str | None = None  # detected language (ISO 639-1), when the detector was sure enough
     # Category/urgency scores and rule hits behind the verdict, kept for people and reports.
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def category_label(category: str) -> str:
+    """A category as people read it: "purchase_intent" -> "purchase intent" (ids stay in JSON,
+    CSV and settings)."""
+    return category.replace("_", " ")

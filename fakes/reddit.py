@@ -44,7 +44,10 @@ def post(
     score: int = 1,
     num_comments: int = 0,
     url: str | None = None,
+    crosspost_of: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A `t3` as Reddit lists it; `crosspost_of` (another post()) makes it a cross-post, which
+    Reddit marks with `crosspost_parent` and carries the parent in `crosspost_parent_list`."""
     slug = re.sub(r"\W+", "_", title.lower()).strip("_")[:50]
     permalink = f"/r/{subreddit}/comments/{id36}/{slug}/"
     return {
@@ -71,6 +74,16 @@ def post(
         "over_18": False,
         "stickied": False,
         "link_flair_text": None,
+        **(
+            {
+                "crosspost_parent": crosspost_of["name"],
+                "crosspost_parent_list": [crosspost_of],
+                "url": crosspost_of["permalink"],
+                "is_self": False,
+            }
+            if crosspost_of
+            else {}
+        ),
     }
 
 

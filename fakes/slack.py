@@ -69,6 +69,8 @@ class FakeSlack:
         self.usergroups_error: str | None = None
         self.usergroup_lookups = 0
         self._response_urls: list[str] = []
+        self.users: dict[str, dict[str, Any]] = {}  # users.info's `user` objects, by id
+        self.user_lookups: list[str] = []  # ids asked for through users.info
         self.server.route("POST", "/api/chat.postMessage", self._post_message)
         self.server.route("POST", "/api/auth.test", self._auth_test)
         self.server.route("POST", "/api/chat.update", self._update)
@@ -81,6 +83,8 @@ class FakeSlack:
         self.server.route("POST", "/api/usergroups.users.list", self._usergroup_users)
         self.server.route("POST", "/api/files.getUploadURLExternal", self._upload_url)
         self.server.route("POST", "/api/files.completeUploadExternal", self._complete_upload)
+        self.server.route("GET", "/api/users.info", self._users_info)
+        self.server.route("POST", "/api/users.info", self._users_info)
 
     @property
     def base_url(self) -> str:
@@ -217,6 +221,41 @@ class FakeSlack:
                         raise ConnectionResetError("scripted disconnect")
                     return response
         return None
+
+    def add_user(
+        self, user_id: str, name: str, real_name: str = "", display_name: str = ""
+    ) -> None:
+        """A workspace member as users.info describes one (display_name may be empty: many
+        people never set one, and Slack then shows the real name)."""
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": "T0123ABCD",
+            "name": name,
+            "deleted": False,
+            "real_name": real_name,
+            "tz": "Europe/Berlin",
+            "profile": {
+                "display_name": display_name,
+                "display_name_normalized": display_name,
+                "real_name": real_name,
+                "real_name_normalized": real_name,
+            },
+            "is_bot": False,
+            "updated": 1732450000,
+        }
+
+    def _users_info(self, req: Request) -> Response:
+        args = {k: v[0] for k, v in req.query.items()} | _args(req)
+        if (denied := self._auth_error(req, args)) is not None:
+            return denied
+        user_id = str(args.get("user") or "")
+        with self._lock:
+            self.user_lookups.append(user_id)
+        if not user_id:
+            return _fail("invalid_arguments")
+        if user_id not in self.users:
+            return _fail("user_not_found")
+        return Response.json({"ok": True, "user": self.users[user_id]})
 
     def _auth_test(self, req: Request) -> Response:
         args = _args(req)

@@ -50,6 +50,16 @@ class RedditSettings(SourceSettings):
         return names
 
 
+class CrosspostParent(BaseModel):
+    """The post a cross-post repeats, as Reddit embeds it in `crosspost_parent_list`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    author: str
+    title: str = ""
+    selftext: str = ""
+
+
 class Post(BaseModel):
     """`data` of a `t3` child; other fields are kept for `Mention.raw`."""
 
@@ -66,6 +76,8 @@ class Post(BaseModel):
     score: int | None = None
     num_comments: int | None = None
     url: str | None = None
+    crosspost_parent: str | None = None
+    crosspost_parent_list: list[CrosspostParent] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -100,16 +112,20 @@ class TokenResponse(BaseModel):
 
 
 def to_mention(post: Post) -> Mention:
+    """A cross-post carries its parent's words (its own body is empty) and says whose post it
+    repeats, so it is grouped under the parent rather than counted as another voice."""
+    parent = post.crosspost_parent_list[0] if post.crosspost_parent else None
     return Mention(
         network="reddit",
         native_id=post.name,
         url=SITE_URL + post.permalink,
         author=post.author,
-        text=post.selftext or post.title,
+        text=post.selftext or (parent.selftext if parent else "") or post.title,
         created_at=datetime.fromtimestamp(post.created_utc, UTC),
         title=post.title,
         metrics=Metrics(likes=post.score, replies=post.num_comments),
         raw=post.model_dump(),
+        repost_of=parent.author if parent else None,
     )
 
 

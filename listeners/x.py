@@ -70,6 +70,7 @@ NO_LANGUAGE = frozenset({"und", "zxx", "qam", "qct", "qht", "qme", "qst"})
 CHECK_QUERY = "from:XDevelopers"
 
 _PLAIN_WORD = re.compile(r"\w+")
+_RETWEET_TEXT = re.compile(r"RT @(\w{1,15}):")  # how X words a retweet's text
 _X_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")
 
 
@@ -189,6 +190,8 @@ def to_mention(tweet: Tweet, author: User | None) -> Mention:
     metrics = tweet.public_metrics or TweetMetrics()
     followers = author.public_metrics.followers_count if author and author.public_metrics else None
     replied_to = next((r.id for r in tweet.referenced_tweets or [] if r.type == "replied_to"), None)
+    retweet = any(r.type == "retweeted" for r in tweet.referenced_tweets or [])
+    repeated = _RETWEET_TEXT.match(tweet.text) if retweet else None
     raw = tweet.model_dump(mode="json", exclude_none=True)
     if author is not None:
         raw["author"] = author.model_dump(mode="json", exclude_none=True)
@@ -210,6 +213,7 @@ def to_mention(tweet: Tweet, author: User | None) -> Mention:
         ),
         in_reply_to=replied_to,
         raw=raw,
+        repost_of=repeated.group(1) if repeated else None,
     )
 
 

@@ -116,8 +116,9 @@ class RouteSettings(RouteHandoff):  # target, webhook, zendesk: alerts/handoff_s
     name: str
     min_reach: int | None = Field(default=None, ge=0)  # Metrics.reach of the post
     channel: str | None = None
-    sentiments: list[str] = Field(default_factory=lambda: ["negative"])
-    min_urgency: str | None = "high"
+    # What is listed is what matches; neither listed: negative OR high+ (alerts/routes.py).
+    sentiments: list[str] | None = None
+    min_urgency: str | None = None
     brands: list[str] = Field(default_factory=list)
     networks: list[str] = Field(default_factory=list)
     languages: Languages = Field(default_factory=list)  # classifiers/settings.py
@@ -129,8 +130,8 @@ class RouteSettings(RouteHandoff):  # target, webhook, zendesk: alerts/handoff_s
 
     @field_validator("sentiments")
     @classmethod
-    def _known_sentiments(cls, value: list[str]) -> list[str]:
-        for s in value:
+    def _known_sentiments(cls, value: list[str] | None) -> list[str] | None:
+        for s in value or []:
             if s not in SENTIMENTS:
                 raise ValueError(f"unknown sentiment {s!r}; use {', '.join(SENTIMENTS)}")
         return value

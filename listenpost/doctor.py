@@ -13,7 +13,7 @@ from rich.text import Text
 from core.secrets import RedactSecrets, secrets_from
 from listeners.base import SourceSettings
 from listenpost.config import RouteSettings, Settings
-from listenpost.runtime import build_sender
+from listenpost.runtime import build_routes, build_sender
 
 
 def _check(name: str, fn: Callable[[], str]) -> tuple[str, bool, str]:
@@ -98,6 +98,9 @@ def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> 
 
     rows.append(_check("alerts", slack))
     rows.append(_check("slack app", lambda: _slack_app(settings, env)))
+    # What each route matches, in words: a route that opens tickets for more than its author
+    # meant shows here, before the tickets do.
+    rows.extend(("route", True, route.describe()) for route in build_routes(settings))
     for route in settings.alerts.routes:
         if route.target != "slack":
             rows.append(_check(f"hand-off {route.name}", lambda r=route: _handoff(r, env)))

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from alerts.handoff import HandoffReport, deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
-from core.triage import TriageInput
+from core.mention import display_text
+from core.triage import Triage, TriageInput
 from listeners.base import Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited, Runaway
 from listeners.http import Budget, Poll, polling
@@ -25,9 +27,12 @@ from listenpost.settings_brands import brand_topics, silent_brands
 from storage import DatabaseUnavailable
 from storage.cases import active_mutes, is_muted
 from storage.label_rows import overridden
-from storage.labels import labels_for
+from storage.labels import labels_for, people_labels_mark, relevance_examples
 from storage.records import SourceState
 from storage.topics import tag_linked
+
+if TYPE_CHECKING:
+    from classifiers.relevance import RelevanceModel
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +237,7 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
     while pending := rt.store.untriaged(limit=batch):
         items = [
             TriageInput(
-                text=" ".join(t for t in (m.title, m.text) if t),
+                text=display_text(m.title, m.text),
                 reach=m.metrics.reach(),
                 brand_terms=tuple(_brand_terms(rt, m.brands)),
                 author=m.author,
@@ -243,11 +248,47 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
         ]
         results = rt.triager.triage(items)
         said = labels_for(rt.store, [m.id for m in pending])  # people's labels beat the model
+        noise = relevance_model(rt)
+        results = [
+            t if "relevant" in said.get(m.id, {}) else unless_noise(noise, m.brands, i.text, t)
+            for m, i, t in zip(pending, items, results, strict=True)
+        ]
         rt.store.save_triage(
             [(m.id, overridden(t, said.get(m.id))) for m, t in zip(pending, results, strict=True)]
         )
         done += len(pending)
     return done
+
+
+def relevance_model(rt: Runtime) -> RelevanceModel:
+    """The team's not-relevant posts, per brand, as of the newest label a person gave: rebuilt
+    only when people said more (one small query per batch otherwise)."""
+    from classifiers.relevance import Example, RelevanceModel
+
+    mark = people_labels_mark(rt.store)
+    if rt.relevance is None or rt.relevance[0] != mark:
+        examples = [Example(*row) for row in relevance_examples(rt.store)]
+        words = {b.name: b.parsed.words() for b in rt.settings.brands}
+        rt.relevance = (mark, RelevanceModel(examples, words))
+    return rt.relevance[1]
+
+
+def unless_noise(model: RelevanceModel, brands: list[str], text: str, verdict: Triage) -> Triage:
+    """The verdict, marked not relevant when the post is like one the team called noise: stored
+    and counted as noise (a "rule" label, like a team rule's mute), never alerted."""
+    if not verdict.relevant or (noise := model.noise(brands, text)) is None:
+        return verdict
+    return replace(
+        verdict,
+        relevant=False,
+        reasons=[*verdict.reasons, f"noise: {noise.reason}"],
+        details={
+            **verdict.details,
+            "muted_by": f"relevance model (like mention #{noise.like})",
+            "noise_like": {"mention_id": noise.like, "brand": noise.brand,
+                           "similarity": noise.similarity},
+        },
+    )
 
 
 def _brand_terms(rt: Runtime, brands: Iterable[str]) -> list[str]:

@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from alerts.console import ConsoleSender
-from alerts.routes import Route
+from alerts.routes import Route, written_condition
 from alerts.slack import SlackSender
 from core.secrets import RedactSecrets, secrets_from
 from listeners import registry
@@ -20,6 +20,7 @@ from listenpost.config import BrandSettings, Settings
 from storage import Store
 
 if TYPE_CHECKING:
+    from classifiers.relevance import RelevanceModel
     from classifiers.triager import Triager
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Runtime:
     deliver_lock: threading.Lock = field(default_factory=threading.Lock)
     # Set on Ctrl-C: running polls stop after the page they are committing.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # The relevance model and the label mark it was built at (listenpost/pipeline.py).
+    relevance: tuple[tuple[int, int], RelevanceModel] | None = None
 
     @cached_property
     def redactor(self) -> RedactSecrets:
@@ -75,8 +78,8 @@ def build_routes(settings: Settings) -> list[Route]:
         Route(
             name=r.name,
             channel=r.channel or default_channel,
-            sentiments=list(r.sentiments),
-            min_urgency=r.min_urgency,
+            sentiments=written_condition(r.sentiments, r.min_urgency)[0],
+            min_urgency=written_condition(r.sentiments, r.min_urgency)[1],
             brands=list(r.brands),
             networks=list(r.networks),
             languages=list(r.languages),

@@ -24,7 +24,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from alerts.sender import DeliveryFailed, RetryLater, Sender
-from core.mention import Metrics
+from core.mention import Metrics, display_text
 from core.query import fields, parse
 from radar.detect import Counts, Judge, Params, Reading, advance, align, needed_ranges
 from radar.message import (
@@ -451,7 +451,7 @@ class _Check:
                     network=r.network,
                     author=r.author,
                     url=r.url,
-                    text=" ".join(t for t in (r.title, r.text) if t),
+                    text=display_text(r.title, r.text),
                     reach=_reach(r),
                     followers=r.followers,
                     likes=r.likes,

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage import stats
+from storage import people, stats
 from storage.stats import (
     AuthorRow,
     BreachRow,
     Bucket,
     CaseTimes,
     CategoryRow,
+    NoteRow,
     ShareRow,
     TopicRow,
     VolumeRow,
@@ -46,7 +47,13 @@ class Report:
     authors: list[AuthorRow]
     cases: CaseTimes
     breaches: list[BreachRow]
+    notes: list[NoteRow] = field(default_factory=list)  # what people wrote on the cases
+    names: dict[str, str] = field(default_factory=dict)  # Slack id -> name (storage/people.py)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def person(self, user_id: str | None) -> str:
+        """"Bo Smith (U0BO)" where Slack told us the name, else the id."""
+        return people.label(user_id, self.names) or "—"
 
     @property
     def title(self) -> str:
@@ -118,6 +125,8 @@ def build(
     if scope is None:
         focus = sorted({r.brand for r in volume})
         compared = list(focus)
+    breaches = stats.breaches(store, since, until, scope)
+    notes = stats.case_notes(store, since, until, scope)
     return Report(
         since=since,
         until=until,
@@ -131,7 +140,11 @@ def build(
         topics=stats.topics(store, since, until, scope),
         authors=stats.top_authors(store, since, until, TOP_AUTHORS, scope),
         cases=stats.case_times(store, since, until, scope),
-        breaches=stats.breaches(store, since, until, scope),
+        breaches=breaches,
+        notes=notes,
+        names=people.names(
+            store, {b.assignee for b in breaches if b.assignee} | {n.actor for n in notes}
+        ),
     )
 
 
@@ -206,3 +219,21 @@ def case_rows(report: Report) -> list[list[object]]:
 
 def percent(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
+
+
+NOTE_COLUMNS = ["when (UTC)", "mention", "brand", "by", "what", "note"]
+
+
+def note_rows(report: Report) -> list[list[object]]:
+    """The case notes and not-relevant reasons: the same rows in every format."""
+    return [
+        [
+            f"{n.at:%Y-%m-%d %H:%M}",
+            n.mention_id,
+            n.brand,
+            report.person(n.actor),
+            "not relevant" if n.action == "not_relevant" else "note",
+            n.note,
+        ]
+        for n in report.notes
+    ]

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.triage import category_label
 from reports.build import Report
 
 if TYPE_CHECKING:
@@ -76,6 +77,13 @@ def _figure() -> Figure:
     return Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
 
 
+def _whole_mentions(ax: Axes) -> None:
+    """Ticks at whole mentions: an axis stepping by 0.5 mentions reads as a measuring error."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", facecolor="white")
@@ -102,6 +110,7 @@ def _volume(report: Report, ax: Axes) -> bool:
             linewidth=1.8,
         )
     ax.set_ylabel(f"mentions per {report.bucket}")
+    _whole_mentions(ax)
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.figure.autofmt_xdate()
@@ -120,8 +129,16 @@ def _sentiment(report: Report, ax: Axes) -> bool:
         return False
     xs = sorted(sums)
     layers = [[sums[x][i] for x in xs] for i in range(4)]
-    ax.stackplot(xs, *layers, labels=LAYERS, colors=[COLORS[k] for k in LAYERS])
+    # A layer with nothing in it (everything triaged) would only add a legend entry.
+    shown = [i for i, layer in enumerate(layers) if any(layer)]
+    ax.stackplot(
+        xs,
+        *(layers[i] for i in shown),
+        labels=[LAYERS[i] for i in shown],
+        colors=[COLORS[LAYERS[i]] for i in shown],
+    )
     ax.set_ylabel(f"mentions per {report.bucket}")
+    _whole_mentions(ax)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.figure.autofmt_xdate()
     return True
@@ -215,11 +232,11 @@ def _categories(report: Report, ax: Axes) -> bool:
     if not sums:
         return False
     top = sorted(sums.items(), key=lambda kv: kv[1][0], reverse=True)[:12][::-1]
-    names = [_short(k) for k, _ in top]
+    names = [_short(category_label(k)) for k, _ in top]
     ax.barh(names, [v[0] for _, v in top], color=COLORS["neutral"], label="all")
     ax.barh(names, [v[1] for _, v in top], color=COLORS["negative"], label="negative")
     ax.set_xlabel("mentions")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # off the bars
     return True
 
 
@@ -231,7 +248,7 @@ def _topics(report: Report, ax: Axes) -> bool:
     ax.barh(names, [r.total for r in rows], color=COLORS["neutral"], label="all")
     ax.barh(names, [r.negative for r in rows], color=COLORS["negative"], label="negative")
     ax.set_xlabel("mentions")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # off the bars
     return True
 
 
@@ -249,6 +266,16 @@ def _authors(report: Report, ax: Axes) -> bool:
     return True
 
 
+def time_unit(seconds: float) -> tuple[str, float]:
+    """The unit a duration reads best in, and its length in seconds: 48 s is "48 seconds",
+    not 0.0134 hours."""
+    for name, size, up_to in (("seconds", 1, 120), ("minutes", 60, 120 * 60),
+                              ("hours", 3600, 72 * 3600)):
+        if seconds < up_to:
+            return name, size
+    return "days", 86400
+
+
 def _response(report: Report, ax: Axes) -> bool:
     scopes = {"all routes": report.cases, **report.cases.by_route}
     measured = {k: v for k, v in scopes.items() if v.median_first_response or v.median_resolution}
@@ -262,19 +289,26 @@ def _response(report: Report, ax: Axes) -> bool:
         ("median resolution", "median_resolution", "#2f9e62"),
         ("p90 resolution", "p90_resolution", "#a3d9b8"),
     )
+    longest = max(
+        getattr(v, attr).total_seconds()
+        for v in measured.values()
+        for _, attr, _ in series
+        if getattr(v, attr)
+    )
+    unit, per = time_unit(longest)
     for i, (label, attr, color) in enumerate(series):
-        hours = [
-            (getattr(v, attr).total_seconds() / 3600 if getattr(v, attr) else 0.0)
+        values = [
+            (getattr(v, attr).total_seconds() / per if getattr(v, attr) else 0.0)
             for v in measured.values()
         ]
         ax.bar(
             [x + (i - 1.5) * width for x in range(len(names))],
-            hours,
+            values,
             width,
             label=label,
             color=color,
         )
     ax.set_xticks(range(len(names)), names)
-    ax.set_ylabel("hours")
-    ax.legend(loc="upper right", frameon=False, ncols=2)
+    ax.set_ylabel(unit)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # off the bars
     return True

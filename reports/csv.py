@@ -101,8 +101,16 @@ def write(report: Report, directory: Path) -> list[Path]:
                 "breached_at_utc",
                 "first_response_at_utc",
                 "resolved_at_utc",
+                "assignee_name",  # appended (issue 16): the columns above keep their places
             ],
-            report.breaches,
+            [[*b, report.names.get(b.assignee or "")] for b in report.breaches],
+        ),
+        "case_notes": (
+            ["at_utc", "mention_id", "brand", "by", "by_name", "what", "note"],
+            [
+                [n.at, n.mention_id, n.brand, n.actor, report.names.get(n.actor), n.action, n.note]
+                for n in report.notes
+            ],
         ),
     }
     written: list[Path] = []

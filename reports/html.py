@@ -12,12 +12,15 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
+from core.triage import category_label
 from reports.build import (
     CASE_COLUMNS,
+    NOTE_COLUMNS,
     SHARE_COLUMNS,
     Report,
     case_rows,
     duration,
+    note_rows,
     percent,
     share_rows,
 )
@@ -77,7 +80,10 @@ def render(report: Report, charts: Sequence[Chart]) -> str:
         _figure(by_name.get("categories")),
         _table(
             ["brand", "category", "mentions", "negative"],
-            [[r.brand, r.category, r.total, r.negative] for r in report.categories],
+            [
+                [r.brand, category_label(r.category), r.total, r.negative]
+                for r in report.categories
+            ],
         ),
         "<h2>Topics</h2>",
         _figure(by_name.get("topics")),
@@ -115,7 +121,7 @@ def render(report: Report, charts: Sequence[Chart]) -> str:
                     b.brand,
                     b.route,
                     b.status,
-                    b.assignee or "—",
+                    report.person(b.assignee),
                     f"{b.opened_at:%Y-%m-%d %H:%M}",
                     f"{b.sla_due_at:%Y-%m-%d %H:%M}" if b.sla_due_at else "—",
                     duration(b.first_response_at - b.opened_at)
@@ -125,6 +131,8 @@ def render(report: Report, charts: Sequence[Chart]) -> str:
                 for b in report.breaches
             ],
         ),
+        "<h2>Case notes</h2>",
+        _table(NOTE_COLUMNS, note_rows(report)),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"

@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from core.tables import Column, fit
+from core.triage import category_label
 from reports.build import (
     CASE_COLUMNS,
+    NOTE_COLUMNS,
     SHARE_COLUMNS,
     Report,
     case_rows,
+    note_rows,
     percent,
     share_rows,
 )
@@ -47,7 +50,7 @@ def show(report: Report, console: Console) -> None:
         console,
         "Categories",
         ["brand", "category", "mentions", "negative"],
-        [[r.brand, r.category, r.total, r.negative] for r in report.categories],
+        [[r.brand, category_label(r.category), r.total, r.negative] for r in report.categories],
     )
     if report.topics:
         _table(
@@ -81,13 +84,15 @@ def show(report: Report, console: Console) -> None:
                 b.brand,
                 b.route,
                 b.status,
-                b.assignee or "—",
+                report.person(b.assignee),
                 f"{b.opened_at:%Y-%m-%d %H:%M}",
                 f"{b.sla_due_at:%Y-%m-%d %H:%M}" if b.sla_due_at else "—",
             ]
             for b in report.breaches[:50]
         ],
     )
+    if report.notes:
+        _table(console, "Case notes", NOTE_COLUMNS, note_rows(report)[-50:], wide=5)
 
 
 def _per_bucket(report: Report) -> list[list[object]]:
@@ -105,15 +110,25 @@ def _per_bucket(report: Report) -> list[list[object]]:
 
 
 def _table(
-    console: Console, title: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+    console: Console,
+    title: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    wide: int = 0,
 ) -> None:
+    """One table fitted to the console (80 columns when piped): short columns keep their width
+    and, when they would not fit, stack under labels beside the row's name (`wide`), so a date
+    or a header is never cut to "2026-12-…"."""
     rows = list(rows)
-    table = Table(title=Text(title), title_justify="left")
-    for i, col in enumerate(header):
-        numeric = bool(rows) and all(isinstance(r[i], int | float) for r in rows)
-        table.add_column(Text(col), justify="right" if numeric else "left")
-    for r in rows:
-        table.add_row(*(Text(f"{v:,}" if isinstance(v, int) else str(v)) for v in r))
-    if not rows:
-        table.add_row(*(Text("—") for _ in header))
-    console.print(table, highlight=False)
+
+    def numeric(i: int) -> bool:
+        return bool(rows) and all(isinstance(r[i], int | float) for r in rows)
+
+    columns = [
+        Column(col, wide=i == wide, justify="right" if numeric(i) else "left", labelled=True)
+        for i, col in enumerate(header)
+    ]
+    cells = [[f"{v:,}" if isinstance(v, int) else str(v) for v in r] for r in rows]
+    if not cells:
+        cells = [["—" for _ in header]]
+    console.print(fit(columns, cells, console.width, title), highlight=False)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from storage import db
+from storage.dedup import handle
 from storage.schema import mention_brands, mentions, outbox, triage
 
 if TYPE_CHECKING:
@@ -251,14 +252,18 @@ def postpone(store: Store, outbox_ids: Sequence[int], until: datetime) -> int:
     return result.rowcount or 0
 
 
-def held_alerts(store: Store, channel: str) -> list[tuple[int, int, datetime]]:
-    """(outbox id, mention id, queued at) of the alerts held for `channel`'s next digest."""
+def held_alerts(
+    store: Store, channel: str, before: datetime | None = None
+) -> list[tuple[int, int, datetime]]:
+    """(outbox id, mention id, queued at) of the alerts held for `channel`'s next digest; with
+    `before`, only those queued before it (a digest lists its period's, later ones wait)."""
+    query = select(outbox.c.id, outbox.c.mention_id, outbox.c.created_at).where(
+        outbox.c.channel == channel, outbox.c.status == HELD, outbox.c.kind == ALERT
+    )
+    if before is not None:
+        query = query.where(outbox.c.created_at < before)
     with store.engine.begin() as conn:
-        rows = conn.execute(
-            select(outbox.c.id, outbox.c.mention_id, outbox.c.created_at)
-            .where(outbox.c.channel == channel, outbox.c.status == HELD, outbox.c.kind == ALERT)
-            .order_by(outbox.c.id)
-        ).all()
+        rows = conn.execute(query.order_by(outbox.c.id)).all()
     return [(r.id, r.mention_id, r.created_at) for r in rows]
 
 
@@ -386,6 +391,14 @@ def fold(
             ).scalar_one()
         payload = dict(conn.scalar(select(outbox.c.payload).where(outbox.c.id == group_id)) or {})
         payload["count"] = int(payload.get("count", 0)) + len(ids)
+        # How many different people: fifty customers saying one thing is news, one bot is not.
+        authors = conn.scalars(
+            select(mentions.c.author)
+            .join(outbox, outbox.c.mention_id == mentions.c.id)
+            .where(outbox.c.id.in_(ids))
+        )
+        people = set(payload.get("authors") or []) | {handle(a) or a for a in authors}
+        payload["authors"] = sorted(people)
         conn.execute(update(outbox).where(outbox.c.id == group_id).values(payload=payload))
         conn.execute(
             update(outbox)

@@ -44,9 +44,12 @@ ACTIONS = (
     "escalate",
     "reopen",
     "relabel",  # a person corrected the model (wrong sentiment): history only
+    "note",  # a person wrote down what was done or learnt (`/listenpost note`): history only
 )
 # Work on a closed case would silently reopen it; only these make sense once it is closed.
-_ALLOWED_WHEN_CLOSED = frozenset({"reopen", "mute_author", "escalate", "not_relevant", "relabel"})
+_ALLOWED_WHEN_CLOSED = frozenset(
+    {"reopen", "mute_author", "escalate", "not_relevant", "relabel", "note"}
+)
 MUTE_KINDS = ("term", "author")
 SYSTEM_ACTOR = "listenpost"
 
@@ -171,6 +174,8 @@ def act(
         raise CaseError(f"unknown case action {action!r}; one of: {', '.join(ACTIONS)}")
     if action == "assign" and not assignee:
         raise CaseError("assign needs an assignee")
+    if action == "note" and not (note or "").strip():
+        raise CaseError("a note needs some text")
     at = at or _now()
     with store.engine.begin() as conn:
         case = _get(conn, mention_id, lock=True)  # two clicks at once take turns
@@ -265,20 +270,50 @@ def events(store: Store, mention_id: int) -> list[CaseEvent]:
     return [CaseEvent(r.mention_id, r.action, r.actor, r.note, r.data, r.at) for r in rows]
 
 
-def due_for_escalation(store: Store, now: datetime) -> list[Case]:
-    """Open cases nobody touched before their SLA ran out and that were not handled yet.
+def histories(store: Store, mention_ids: Sequence[int]) -> dict[int, list[CaseEvent]]:
+    """The histories of many cases at once (the CLI, the CSV export, reports), oldest first."""
+    found: dict[int, list[CaseEvent]] = {i: [] for i in mention_ids}
+    ids = list(found)
+    with store.engine.begin() as conn:
+        for start in range(0, len(ids), 500):
+            for r in conn.execute(
+                select(case_events)
+                .where(case_events.c.mention_id.in_(ids[start : start + 500]))
+                .order_by(case_events.c.at, case_events.c.id)
+            ):
+                found[r.mention_id].append(
+                    CaseEvent(r.mention_id, r.action, r.actor, r.note, r.data, r.at)
+                )
+    return found
 
-    A breach is recorded once (`mark_breached`), so a case is escalated at most once.
+
+def not_relevant_reason(history: Sequence[CaseEvent]) -> str | None:
+    """Why the case was closed as not relevant (the menu's reason), the latest time it was."""
+    return next((e.note for e in reversed(history) if e.action == NOT_RELEVANT), None)
+
+
+def notes(history: Sequence[CaseEvent]) -> list[CaseEvent]:
+    """What people wrote down on the case (`/listenpost note`), oldest first."""
+    return [e for e in history if e.action == "note" and e.note]
+
+
+def due_for_escalation(store: Store, now: datetime) -> list[Case]:
+    """Open cases past their SLA without a first response whose breach is not recorded yet.
+
+    A case past its SLA without a first response is breached whether or not someone pressed
+    Escalate: escalating is asking for help, not answering. A breach is recorded once
+    (`mark_breached`), so a case is escalated at most once (the SLA check does not escalate a
+    case a person already escalated).
     """
     with store.engine.begin() as conn:
         rows = conn.execute(
             select(cases)
             .where(
                 cases.c.status == OPEN,
+                cases.c.first_response_at.is_(None),
                 cases.c.sla_due_at.is_not(None),
                 cases.c.sla_due_at <= now,
                 cases.c.breached_at.is_(None),
-                cases.c.escalated_at.is_(None),
             )
             .order_by(cases.c.sla_due_at, cases.c.mention_id)
         ).all()
@@ -292,7 +327,8 @@ def mark_breached(store: Store, mention_id: int, at: datetime, escalated: bool) 
         if case is None or case.breached_at is not None:
             return
         values: dict[str, Any] = {"breached_at": at, "updated_at": at}
-        if escalated and case.escalated_at is None:
+        escalated = escalated and case.escalated_at is None  # escalated by hand before: once
+        if escalated:
             values["escalated_at"] = at
         conn.execute(update(cases).where(cases.c.mention_id == mention_id).values(**values))
         data = {"sla_due_at": case.sla_due_at.isoformat() if case.sla_due_at else None}

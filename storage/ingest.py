@@ -186,7 +186,10 @@ def _row(m: Mention, now: datetime) -> dict[str, Any]:
         "fetched_at": now,
         "in_reply_to": m.in_reply_to,
         "raw": m.raw,
-        "dup_key": dup_key(m.text, m.title),
+        "repost_of": m.repost_of,
+        "dup_key": dup_key(
+            m.author, m.text, m.title, network=m.network, url=m.url, repost_of=m.repost_of
+        ),
         "duplicate_of": None,
         "routed_at": None,
         **{k: getattr(m.metrics, k) for k in METRICS},

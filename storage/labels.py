@@ -10,16 +10,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from core.mention import display_text
 from storage.label_rows import insert_label, label_value, labels_in
-from storage.schema import labels, mentions, outbox, triage
+from storage.schema import labels, mention_brands, mentions, outbox, triage
 
 if TYPE_CHECKING:
     from storage.store import Store
 
-# "rule": a team keyword rule muted it at triage time (so reports skip it like a person's label).
+# "rule": a team keyword rule (or the relevance model) muted it at triage time, so reports skip
+# it like a person's label.
 ORIGINS = ("cli", "slack", "rule")
+PEOPLE = ("cli", "slack")  # what people said: what the relevance model learns from
 # The triage column a label replaces, so SQL that reads triage (stats, reports) agrees with it.
 _TRIAGE_COLUMN = {"sentiment": "sentiment", "urgency": "urgency", "category": "categories"}
 
@@ -77,3 +80,46 @@ def all_labels(store: Store) -> list[tuple[int, str, dict[str, object]]]:
             conn.execute(select(mentions.c.id, mentions.c.text).where(mentions.c.id.in_(ids))).all()
         ) if ids else {}
     return [(i, texts[i], newest[i]) for i in sorted(newest) if i in texts]
+
+
+def people_labels_mark(store: Store) -> tuple[int, int]:
+    """(how many, newest id) of the labels people gave: changes whenever they say more, so the
+    relevance model is rebuilt only then."""
+    with store.engine.begin() as conn:
+        row = conn.execute(
+            select(func.count(), func.max(labels.c.id)).where(labels.c.origin.in_(PEOPLE))
+        ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def relevance_examples(store: Store) -> list[tuple[int, str, str, bool]]:
+    """(mention id, brand, text, relevant) for each post a person judged, per linked brand.
+
+    Not relevant: the newest `relevant` label a person gave says so. Relevant: a person said
+    so, or corrected its sentiment, urgency or categories (it was worth correcting). Labels a
+    rule or the relevance model gave are left out, so the model never learns from itself.
+    """
+    verdict: dict[int, bool] = {}
+    with store.engine.begin() as conn:
+        for r in conn.execute(
+            select(labels.c.mention_id, labels.c.field, labels.c.value)
+            .where(labels.c.origin.in_(PEOPLE))
+            .order_by(labels.c.created_at, labels.c.id)
+        ):
+            if r.field == "relevant":
+                verdict[r.mention_id] = r.value is not False
+            else:
+                verdict.setdefault(r.mention_id, True)
+        ids = sorted(verdict)
+        found: list[tuple[int, str, str, bool]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for r in conn.execute(
+                select(mentions.c.id, mentions.c.title, mentions.c.text, mention_brands.c.brand)
+                .join(mention_brands, mention_brands.c.mention_id == mentions.c.id)
+                .where(mentions.c.id.in_(chunk))
+                .order_by(mentions.c.id, mention_brands.c.brand)
+            ):
+                text = display_text(r.title, r.text)
+                found.append((r.id, r.brand, text, verdict[r.id]))
+    return found

@@ -26,6 +26,7 @@ class StoredMention:
     metrics: Metrics = field(default_factory=Metrics)
     in_reply_to: str | None = None
     duplicate_of: int | None = None
+    repost_of: str | None = None
     triage: Triage | None = None
 
 

@@ -62,6 +62,7 @@ mentions = Table(
     Column("dup_key", String(32)),
     Column("duplicate_of", Integer, ForeignKey("mentions.id")),
     Column("routed_at", UTCDateTime),
+    Column("repost_of", String(255)),  # the author this post repeats, where marked (0006)
     UniqueConstraint("network", "native_id", name="uq_mentions_network_native_id"),
     Index("ix_mentions_dup_key", "dup_key"),
     Index("ix_mentions_created_at", "created_at"),
@@ -176,6 +177,16 @@ case_events = Table(
     Column("data", JSON),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_case_events_mention", "mention_id"),
+)
+
+# Slack people as `users.info` named them, so the case log reads "Bo Smith (U0BO)" without
+# asking Slack each time; refreshed when older than alerts/people.py's REFRESH (0007).
+slack_users = Table(
+    "slack_users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(255)),  # None: Slack said user_not_found
+    Column("fetched_at", UTCDateTime, nullable=False),
 )
 
 mutes = Table(

@@ -26,7 +26,15 @@ from sqlalchemy import Connection, Select, select
 
 from core.mention import Metrics
 from core.triage import SENTIMENTS
-from storage.schema import cases, labels, mention_brands, mention_topics, mentions, triage
+from storage.schema import (
+    case_events,
+    cases,
+    labels,
+    mention_brands,
+    mention_topics,
+    mentions,
+    triage,
+)
 
 if TYPE_CHECKING:  # storage.store imports storage modules; only type checkers need this one
     from storage.store import Store
@@ -275,6 +283,52 @@ def case_times(
     return replace(
         _times(found), by_route={route: _times(rows) for route, rows in sorted(by_route.items())}
     )
+
+
+class NoteRow(NamedTuple):
+    """A line of a case's log a person wrote: a note, or why it was not relevant."""
+
+    mention_id: int
+    brand: str
+    at: datetime
+    actor: str
+    action: str  # note | not_relevant
+    note: str
+
+
+def case_notes(
+    store: Store, since: datetime, until: datetime, brands: Sequence[str] | None = None
+) -> list[NoteRow]:
+    """Notes and not-relevant reasons on cases opened in the window, oldest first."""
+    if since.tzinfo is None or until.tzinfo is None:
+        raise ValueError("stats windows need timezone-aware UTC datetimes")
+    query = (
+        select(
+            case_events.c.mention_id,
+            mention_brands.c.brand,
+            case_events.c.at,
+            case_events.c.actor,
+            case_events.c.action,
+            case_events.c.note,
+        )
+        .join(cases, cases.c.mention_id == case_events.c.mention_id)
+        .join(mention_brands, mention_brands.c.mention_id == case_events.c.mention_id)
+        .where(
+            cases.c.opened_at >= since,
+            cases.c.opened_at < until,
+            case_events.c.action.in_(("note", "not_relevant")),
+            case_events.c.note.is_not(None),
+        )
+        .order_by(case_events.c.at, case_events.c.id, mention_brands.c.linked_at)
+    )
+    if brands is not None:
+        query = query.where(mention_brands.c.brand.in_(list(brands)))
+    with store.engine.begin() as conn:
+        rows = conn.execute(query).all()
+    seen: dict[tuple[int, datetime, str, str], NoteRow] = {}
+    for r in rows:  # one line per event, under the mention's first brand
+        seen.setdefault((r.mention_id, r.at, r.action, r.note), NoteRow(*r))
+    return list(seen.values())
 
 
 def breaches(

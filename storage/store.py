@@ -330,6 +330,7 @@ class Store:
                 metrics=Metrics(r.likes, r.reposts, r.replies, r.followers),
                 in_reply_to=r.in_reply_to,
                 duplicate_of=r.duplicate_of,
+                repost_of=r.repost_of,
                 triage=triaged.get(r.id),
             )
             for i in ids

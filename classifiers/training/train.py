@@ -412,6 +412,8 @@ def train_model(
     model = TriageModel.load(out_dir)
     heldout = evaluate_rows(model, heldout_rows)
     card["heldout"] = heldout.as_dict()
+    # How long it took: `retrain --dry-run` estimates the next training from it.
+    card["training"]["seconds"] = round(time.perf_counter() - started)
     # The figures travel with the model; the card is not hashed, so the version is unchanged.
     (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     return TrainResult(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,11 +19,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from core.tables import Column
+from core.triage import category_label
 from listenpost.cli import common
 
 if TYPE_CHECKING:
     from storage import Store
-    from storage.cases import Case
+    from storage.cases import Case, CaseEvent
     from storage.records import StoredMention
 
 # --status: "open" is everything still being worked; "breached" any case that missed its SLA.
@@ -50,6 +52,10 @@ CSV_COLUMNS = (
     "sla_due_utc",
     "breached_at_utc",
     "url",
+    # Appended (issue 16), so spreadsheets built on the columns above keep working.
+    "assignee_name",
+    "not_relevant_reason",
+    "notes",
 )
 
 
@@ -78,7 +84,7 @@ def register(app: typer.Typer) -> None:
             store.close()
         now = datetime.now(UTC)
         if as_json:
-            common.write_utf8(json.dumps([_as_json(c, m) for c, m in rows], indent=2) + "\n")
+            common.write_utf8(json.dumps([_as_json(r) for r in rows], indent=2) + "\n")
             return
         common.console.print(_table(rows, now, status))
 
@@ -109,10 +115,43 @@ def register(app: typer.Typer) -> None:
         common.err_console.print(f"wrote {len(rows)} case(s) to {csv_out}", highlight=False)
 
 
-def _load(
-    store: Store, status: str, assignee: str | None
-) -> list[tuple[Case, StoredMention | None]]:
-    from storage import cases
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """A case as the log shows it: the row, its post, its history and the people's names."""
+
+    case: Case
+    mention: StoredMention | None
+    history: list[CaseEvent]
+    names: dict[str, str]  # Slack id -> display name, for the ids storage/people.py knows
+
+    def person(self, user_id: str | None) -> str | None:
+        from storage.people import label
+
+        return label(user_id, self.names)
+
+    def json_history(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "at": _iso(e.at),
+                "action": e.action,
+                "by": e.actor,
+                "by_name": self.names.get(e.actor),
+                "note": e.note,
+            }
+            for e in self.history
+            if e.action != "open"
+        ]
+
+    def notes_text(self) -> str:
+        from storage.cases import notes
+
+        return "\n".join(
+            f"{_iso(e.at)} {self.person(e.actor)}: {e.note}" for e in notes(self.history)
+        )
+
+
+def _load(store: Store, status: str, assignee: str | None) -> list[Logged]:
+    from storage import cases, people
 
     found = cases.list_cases(
         store,
@@ -120,17 +159,26 @@ def _load(
         assignee=assignee,
         breached=True if status == "breached" else None,
     )
-    return [(c, store.get_mention(c.mention_id)) for c in found]
+    histories = cases.histories(store, [c.mention_id for c in found])
+    ids = {c.assignee for c in found if c.assignee}
+    ids |= {e.actor for h in histories.values() for e in h}
+    names = people.names(store, ids)
+    return [
+        Logged(c, store.get_mention(c.mention_id), histories[c.mention_id], names)
+        for c in found
+    ]
 
 
-def to_csv(rows: list[tuple[Case, StoredMention | None]]) -> str:
+def to_csv(rows: list[Logged]) -> str:
     """RFC 4180 CSV (quoted where needed, CRLF rows) with formula-looking cells defused."""
     from reports.csv import safe
+    from storage.cases import not_relevant_reason
 
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for case, m in rows:
+    for row in rows:
+        case, m = row.case, row.mention
         writer.writerow(
             [
                 safe(v)
@@ -148,6 +196,9 @@ def to_csv(rows: list[tuple[Case, StoredMention | None]]) -> str:
                     case.sla_due_at,
                     case.breached_at,
                     m.url if m else None,
+                    row.names.get(case.assignee or ""),
+                    not_relevant_reason(row.history),
+                    row.notes_text() or None,
                 )
             ]
         )
@@ -167,11 +218,12 @@ CASE_COLUMNS = (
 )
 
 
-def _table(rows: list[tuple[Case, StoredMention | None]], now: datetime, status: str) -> Any:
+def _table(rows: list[Logged], now: datetime, status: str) -> Any:
     from rich.text import Text
 
     cells = []
-    for case, m in rows:
+    for row in rows:
+        case, m = row.case, row.mention
         excerpt = " ".join((m.text if m else "(mention deleted)").split())
         if len(excerpt) > EXCERPT:
             excerpt = excerpt[: EXCERPT - 1] + "…"
@@ -183,9 +235,9 @@ def _table(rows: list[tuple[Case, StoredMention | None]], now: datetime, status:
                 m.network if m else "-",
                 m.author if m else "-",
                 excerpt,
-                _category(m) or "-",
+                category_label(_category(m) or "-"),
                 case.status.replace("_", " "),
-                case.assignee or "-",
+                row.person(case.assignee) or "-",
                 Text(sla, style="bold red" if sla.startswith("breached") else ""),
             ]
         )
@@ -221,12 +273,16 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _as_json(case: Case, m: StoredMention | None) -> dict[str, Any]:
+def _as_json(row: Logged) -> dict[str, Any]:
+    from storage.cases import not_relevant_reason, notes
+
+    case, m = row.case, row.mention
     return {
         "mention_id": case.mention_id,
         "route": case.route,
         "status": case.status,
         "assignee": case.assignee,
+        "assignee_name": row.names.get(case.assignee or ""),
         "opened_at": _iso(case.opened_at),
         "acknowledged_at": _iso(case.acknowledged_at),
         "first_response_at": _iso(case.first_response_at),
@@ -239,4 +295,10 @@ def _as_json(case: Case, m: StoredMention | None) -> dict[str, Any]:
         "text": m.text if m else None,
         "url": m.url if m else None,
         "category": _category(m),
+        "not_relevant_reason": not_relevant_reason(row.history),
+        "notes": [
+            {"at": _iso(e.at), "by": e.actor, "by_name": row.names.get(e.actor), "note": e.note}
+            for e in notes(row.history)
+        ],
+        "history": row.json_history(),  # every step after the alert: who, what, when, why
     }

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
+from core.mention import display_text
 from core.tables import Column
 from listenpost.cli import common
 
@@ -54,7 +55,7 @@ def mentions(
         t = m.triage
         sentiment = t.sentiment if t else "—"
         urgency = t.urgency if t else "—"
-        text = " ".join(x for x in (m.title, m.text) if x).replace("\n", " ")
+        text = display_text(m.title, m.text).replace("\n", " ")
         cells.append(
             [
                 f"{m.created_at:%Y-%m-%d %H:%M}",
@@ -93,6 +94,7 @@ def _mention_json(m: StoredMention) -> dict[str, Any]:
         },
         "in_reply_to": m.in_reply_to,
         "duplicate_of": m.duplicate_of,
+        "repost_of": m.repost_of,  # the author a marked repost repeats
         "sentiment": t.sentiment if t else None,
         "sentiment_scores": t.sentiment_scores if t else None,
         "urgency": t.urgency if t else None,

@@ -69,14 +69,14 @@ def register(app: typer.Typer) -> None:
 
 
 SPIKE_COLUMNS = (
-    Column("#", justify="right"),
+    Column("#", justify="right", labelled=True),
     Column("started (UTC)"),
     Column("brand"),
     Column("what", wide=True),
     Column("status"),
-    Column("peak", justify="right"),
-    Column("lasted"),
-    Column("Slack"),
+    Column("peak", justify="right", labelled=True),
+    Column("lasted", labelled=True),
+    Column("Slack", labelled=True),
 )
 
 

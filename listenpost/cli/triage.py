@@ -216,15 +216,30 @@ def run_retrain(
     evaluate: Evaluate,
     console: Console,
     dry_run: bool = False,
+    card: Mapping[str, Any] | None = None,
 ) -> RetrainResult:
     """Retrain with the team's labels and print before/after; the guard lives in
-    classifiers.training.retrain."""
-    from classifiers.training.retrain import label_rows, retrain
+    classifiers.training.retrain. A dry run trains nothing: it says what would join and how
+    long training would take (from `card`, the current model's card), in a second or two."""
+    from classifiers.training.retrain import RetrainResult, label_rows, retrain
     from storage.labels import all_labels
 
-    rows = label_rows(all_labels(store))
+    labelled = all_labels(store)
+    rows = label_rows(labelled)
     console.print(f"{len(rows)} labelled mention(s) join the training data")
-    result = retrain(rows, current, train, evaluate, dry_run=dry_run)
+    _print_joining(store, labelled, console)
+    if dry_run:
+        from classifiers.training.retrain import estimate_seconds
+
+        seconds, basis = estimate_seconds(card or {}, len(rows))
+        console.print(
+            f"training would take about {seconds:,.0f} s ({seconds / 3600:.1f} h; {basis}); "
+            "dry run: nothing was trained, the current model stays",
+            highlight=False,
+            markup=False,
+        )
+        return RetrainResult({}, {}, False, "dry run: nothing trained", len(rows))
+    result = retrain(rows, current, train, evaluate)
     table = Table(title="held-out macro recall (same split, never trained on)")
     for name in ("task", "before", "after", "change"):
         table.add_column(name, justify="left" if name == "task" else "right")
@@ -243,29 +258,67 @@ def run_retrain(
     return result
 
 
+def _print_joining(
+    store: Store, labelled: Sequence[tuple[int, str, Mapping[str, object]]], console: Console
+) -> None:
+    """Per field and value, what the team said; and what the relevance model knows per brand
+    (not-relevant labels teach it at once, without training)."""
+    from classifiers.training.retrain import label_counts
+    from storage.labels import relevance_examples
+
+    table = Table(title="labels the team gave")
+    for name in ("field", "label", "mentions", "goes to"):
+        table.add_column(name, justify="right" if name == "mentions" else "left")
+    for field, counts in sorted(label_counts(labelled).items()):
+        goes = "relevance model (in use at once)" if field == "relevant" else "training"
+        for value, n in sorted(counts.items()):
+            table.add_row(field, value, f"{n:,}", goes)
+    console.print(table)
+    brands: dict[str, list[int]] = {}
+    for _id, brand, _text, relevant in relevance_examples(store):
+        brands.setdefault(brand, [0, 0])[0 if relevant is False else 1] += 1
+    for brand, (noise, kept) in sorted(brands.items()):
+        console.print(
+            f"relevance model, {brand}: {noise} not relevant, {kept} relevant: posts much like "
+            "a not-relevant one are marked noise and not alerted",
+            highlight=False,
+            markup=False,
+        )
+
+
 def retrain_command(
     data: Annotated[
         Path | None, typer.Option(help="Labelled data folder (default ../shared/data).")
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Train and compare, but keep the current model.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Say what would join and how long training would take; train nothing.",
+        ),
     ] = False,
 ) -> None:
     """Retrain with the team's labels; swap the model in only if held-out recall is no worse."""
-    from classifiers.model import DEFAULT_MODEL
-    from classifiers.training import train as training
+    from classifiers.model import DEFAULT_MODEL, read_card
 
     store = common.open_store(common.load_settings())
     try:
 
         def train(rows: Sequence[LabelRow], out: Path) -> None:
+            from classifiers.training import train as training
+
             training.train_like(DEFAULT_MODEL, data, out, extra_rows=rows)
 
         def evaluate(model: Path) -> dict[str, float]:
+            from classifiers.training import train as training
+
             return training.evaluate_holdout(model, data).headline()
 
         try:
-            run_retrain(store, DEFAULT_MODEL, train, evaluate, common.console, dry_run=dry_run)
+            card = read_card(DEFAULT_MODEL) if dry_run else None
+            run_retrain(
+                store, DEFAULT_MODEL, train, evaluate, common.console, dry_run=dry_run, card=card
+            )
         except (FileNotFoundError, ValueError) as exc:
             raise common.fail("retrain failed", exc) from None
     finally:

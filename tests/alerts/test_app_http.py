@@ -33,7 +33,7 @@ from fakes.slack_payloads import (
     signed_headers,
     slash_command,
 )
-from storage import Store
+from storage import Store, people
 from storage.cases import active_mutes, events, get_case
 from storage.labels import labels_for
 from tests.alerts.appkit import eventually, post_alert
@@ -128,6 +128,27 @@ def test_assign_from_the_user_picker_shows_the_assignee(
     assert case is not None and (case.status, case.assignee) == ("assigned", "U0BO")
 
 
+def test_the_people_who_work_a_case_are_named_through_users_info(
+    app: SlackApp, store: Store, slack: FakeSlack
+) -> None:
+    """users.info once per person (cached in the database), so the case log outside Slack
+    reads "Bo Smith (U0BO)"; someone Slack does not know keeps their id."""
+    slack.add_user("U0BO", "bo", real_name="Bo Smith")  # no display name set: the real name
+    slack.add_user("U0ANA", "ana", real_name="Ana Lopez", display_name="ana.l")
+    posted = post_alert(store, slack)
+    action = picked_user(posted.message["blocks"], r.ASSIGN, "U0BO")
+    click(app, block_actions(action, posted.message, slack.response_url(), user="U0ANA"))
+    eventually(lambda: len(people.names(store, ["U0BO", "U0ANA"])) == 2)
+    assert people.names(store, ["U0BO", "U0ANA"]) == {"U0BO": "Bo Smith", "U0ANA": "ana.l"}
+    assert sorted(slack.user_lookups) == ["U0ANA", "U0BO"]
+
+    resolve = button(posted.message["blocks"], r.RESOLVE)
+    click(app, block_actions(resolve, posted.message, slack.response_url(), user="U0GHOST"))
+    eventually(lambda: "U0GHOST" in people.fetched(store, ["U0GHOST"]))
+    assert people.fetched(store, ["U0GHOST"])["U0GHOST"][0] is None  # user_not_found
+    assert sorted(slack.user_lookups) == ["U0ANA", "U0BO", "U0GHOST"]  # the others: cached
+
+
 def test_not_relevant_closes_the_case_and_labels_the_mention(
     app: SlackApp, store: Store, slack: FakeSlack
 ) -> None:
@@ -152,11 +173,13 @@ def test_wrong_sentiment_relabels_and_the_alert_shows_the_correction(
     options = [o["value"].split(":")[1] for o in menu["options"]]
     assert options == ["neutral", "positive"]  # the model said negative
     action = picked_option(posted.message["blocks"], r.SENTIMENT, options.index("positive"))
-    click(app, block_actions(action, posted.message, slack.response_url()))
+    click(app, block_actions(action, posted.message, slack.response_url(), user="U0ANA"))
 
     update = last_update(slack)
     verdict = [b for b in update["blocks"] if b["type"] == "section"][2]["text"]["text"]
     assert verdict.startswith("*Positive*")
+    # A person's label, not the model's: no model score beside it, and who set it.
+    assert verdict.startswith("*Positive* (set by <@U0ANA>) ·")
     assert labels_for(store, [posted.mention_id])[posted.mention_id] == {"sentiment": "positive"}
 
 

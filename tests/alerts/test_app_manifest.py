@@ -13,8 +13,11 @@ from alerts.slash import COMMAND
 
 SLACK_DIR = Path(__file__).resolve().parents[2] / "slack"
 # chat.postMessage/chat.update, posting to public channels without an invite, the slash command,
-# files_upload_v2 for the digest charts, and usergroups.users.list for permissions by group.
-NEEDED_SCOPES = {"chat:write", "chat:write.public", "commands", "files:write", "usergroups:read"}
+# files_upload_v2 for the digest charts, usergroups.users.list for permissions by group, and
+# users.info for the names in the case log.
+NEEDED_SCOPES = {
+    "chat:write", "chat:write.public", "commands", "files:write", "usergroups:read", "users:read"
+}
 
 
 @pytest.mark.parametrize("name", ["manifest.json", "manifest-http.json"])

@@ -11,7 +11,7 @@ import pytest
 
 from alerts.slash import HELP, Invocation, answer
 from storage import Store
-from storage.cases import act, active_mutes, add_mute, mark_breached, open_case
+from storage.cases import act, active_mutes, add_mute, events, mark_breached, open_case
 from tests.storage.factories import T0, mention
 
 NOW = T0 + timedelta(hours=3)
@@ -132,3 +132,13 @@ def test_mistakes_explain_and_store_nothing(store: Store, text: str, problem: st
 def test_expired_mutes_are_not_listed(store: Store) -> None:
     add_mute(store, "term", "old", "U0ANA", until=NOW - timedelta(minutes=1), now=T0)
     assert say(store, "mutes") == "Nothing is muted."
+
+
+def test_a_note_joins_the_case_log(store: Store) -> None:
+    mid = opened(store, 1)
+    reply = say(store, f"note #{mid} Called her back &amp; refunded the order", user="U0BO")
+    assert reply.startswith(f":memo: Noted on case #{mid}: Called her back &amp; refunded")
+    (note,) = [e for e in events(store, mid) if e.action == "note"]
+    assert (note.actor, note.note) == ("U0BO", "Called her back & refunded the order")
+    assert "write `note &lt;mention #&gt; &lt;text&gt;`" in say(store, f"note {mid}")
+    assert "has no case" in say(store, "note 999 hello")

@@ -12,9 +12,10 @@ from rich.console import Console
 from alerts.console import ConsoleSender
 from alerts.digest import latest_period, send_due_digests
 from alerts.outbox import deliver_due
-from alerts.routes import Route
+from alerts.routes import Route, decide
 from alerts.settings import DigestSettings
 from alerts.slack import SlackSender
+from core.mention import Mention
 from fakes.slack import FakeSlack
 from storage import Store, alerting, cases
 from tests.alerts.factories import triage
@@ -82,12 +83,21 @@ def test_a_rate_limited_digest_is_sent_on_a_later_tick(
     assert send_due_digests(store, sender, [DAILY], now=MORNING + timedelta(minutes=2)) == 0
 
 
+def queue_at(store: Store, posts: list[Mention], route: Route, at: datetime) -> None:
+    """Store, triage and route posts as a cycle running at `at` does."""
+    ids = store.save_page("Acme", "reddit", posts, None, now=at)
+    store.save_triage([(i, triage()) for i in ids])
+    pending = store.unrouted()
+    alerts = [(m.id, r.name, r.channel) for m in pending for r in decide(m, [route])]
+    store.enqueue_alerts(alerts, [m.id for m in pending], now=at)
+
+
 def test_alerts_held_in_quiet_hours_are_listed_in_the_digest(
     store: Store, slack: FakeSlack, sender: SlackSender
 ) -> None:
     night = datetime(2024, 4, 5, 21, 30, tzinfo=UTC)
     route = Route("night", "#digest", quiet_hours="22:00-07:00", timezone="Europe/Berlin")
-    queue(store, [mention(1, text="<!channel> Acme app crashes at night")], routes=[route])
+    queue_at(store, [mention(1, text="<!channel> Acme app crashes at night")], route, night)
     assert deliver_due(store, sender, now=night, routes=[route], digest_channels={"#digest"}).held
     assert slack.messages == []
 
@@ -97,6 +107,31 @@ def test_alerts_held_in_quiet_hours_are_listed_in_the_digest(
     assert "Held during quiet hours* (1)" in body
     assert "&lt;!channel&gt; Acme app crashes at night" in body and "<!channel>" not in body
     assert alerting.held_alerts(store, "#digest") == []  # listed once, not again tomorrow
+
+
+def test_an_alert_held_after_the_period_ended_waits_for_the_next_digest(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """The 09:00 digest covers up to 09:00: an alert held at 09:20 (quiet until 10:00) is not
+    listed under a period it was not in, and the next day's digest lists it."""
+    route = Route("night", "#digest", quiet_hours="22:00-10:00", timezone="Europe/Berlin")
+    night = datetime(2024, 4, 5, 21, 30, tzinfo=UTC)
+    after = MORNING - timedelta(minutes=10)  # 09:20 in Berlin, after the period's 09:00 end
+    queue_at(store, [mention(1, text="Acme app crashes at night")], route, night)
+    queue_at(store, [mention(2, text="Acme app crashes after nine")], route, after)
+    digests = {"#digest"}
+    deliver_due(store, sender, now=after, routes=[route], digest_channels=digests)
+
+    send_due_digests(store, sender, [DAILY], now=MORNING)
+    (today,) = slack.messages
+    body = json.dumps(today["blocks"])
+    assert "Held during quiet hours* (1)" in body and "crashes at night" in body
+    assert "after nine" not in body
+    assert [m for _, m, _ in alerting.held_alerts(store, "#digest")] == [2]
+
+    send_due_digests(store, sender, [DAILY], now=MORNING + timedelta(days=1))
+    tomorrow = json.dumps(slack.messages[-1]["blocks"])
+    assert "after nine" in tomorrow and "crashes at night" not in tomorrow
 
 
 def test_weekly_period_ends_at_the_last_scheduled_weekday_on_the_local_clock() -> None:

@@ -55,6 +55,30 @@ def test_a_burst_sends_the_first_alerts_then_one_message_with_the_rest_in_its_th
     assert store.delivered_count() == 13  # every alert accounted for, none sent twice
 
 
+def test_thirty_people_saying_one_thing_fold_into_a_message_that_says_how_many(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Each person is an alert (not a copy of the first), so the burst tells the channel how
+    many people are saying it; a same-author cross-post threads under that author's alert."""
+    sentence = "Is Acme down? Checkout keeps failing for me"
+    assert queue(store, [mention(n, text=sentence) for n in range(1, 31)]) == 30
+    drain(store, sender)
+    cross_post = mention(31, network="x", native_id="x31", author="user1", text=sentence)
+    assert queue(store, [cross_post]) == 0  # a copy: it goes under user1's alert
+    drain(store, sender, start=T0 + timedelta(minutes=1))
+
+    top = [m for m in slack.messages if not m.get("thread_ts")]
+    assert len(top) == 6
+    assert top[5]["text"] == (
+        "🔁 25 more like this — Acme · outage · 25 different people are saying this"
+    )
+    assert "*25 different people are saying this*" in top[5]["blocks"][0]["text"]["text"]
+    listed = sum(len(m["blocks"]) for m in slack.thread(top[5]["ts"]))
+    assert listed == 25
+    (copy,) = slack.thread(top[0]["ts"])
+    assert copy["text"].startswith("Repost or copy by user1")
+
+
 def test_alike_alerts_arriving_during_a_burst_join_its_thread(
     store: Store, slack: FakeSlack, sender: SlackSender
 ) -> None:

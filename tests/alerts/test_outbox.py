@@ -159,7 +159,10 @@ def test_duplicates_and_calm_mentions_are_not_alerted(
     store: Store, slack: FakeSlack, sender: SlackSender
 ) -> None:
     original = mention(1, text="Acme outage, everything is down")
-    repost = mention(2, network="hackernews", text="Acme outage, everything is down")
+    # user1 posting the same words on another network: a cross-post
+    repost = mention(
+        2, network="hackernews", author="user1", text="Acme outage, everything is down"
+    )
     assert queue(store, [original, repost]) == 1  # the near-duplicate copy is no new alert
     assert queue(store, [mention(3)], verdict=triage("positive", "low")) == 0
     assert deliver_due(store, sender, now=T0).sent == 2

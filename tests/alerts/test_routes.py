@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.routes import Route, decide
+from alerts.routes import Route, decide, written_condition
 from tests.alerts.factories import stored, triage
 
 DEFAULT = Route(name="default", channel="#brand-alerts")
@@ -66,3 +66,40 @@ def test_posts_older_than_max_age_alert_nobody() -> None:
     )
     assert decide(old, [route], max_age=timedelta(hours=24), now=now) == []
     assert decide(old, [route], now=now) == [route]  # no max_age: age does not matter
+
+
+def test_what_a_route_lists_is_what_matches() -> None:
+    """A condition the user did not write never widens a route; writing neither keeps the
+    documented default (negative OR at least high)."""
+    negative_medium = stored(triage=triage("negative", "medium"))
+    positive_high = stored(triage=triage("positive", "high"))
+
+    def route(sentiments: list[str] | None, min_urgency: str | None) -> Route:
+        listed, urgency = written_condition(sentiments, min_urgency)
+        return Route(name="r", channel="#r", sentiments=listed, min_urgency=urgency)
+
+    cases = {
+        "only min_urgency": (route(None, "high"), [False, True]),
+        "only sentiments": (route(["negative"], None), [True, False]),
+        "both, OR": (route(["negative"], "high"), [True, True]),
+        "neither: the default": (route(None, None), [True, True]),
+    }
+    for name, (r, expected) in cases.items():
+        assert [r.matches(m) for m in (negative_medium, positive_high)] == expected, name
+
+
+def test_a_route_describes_its_condition_in_words() -> None:
+    route = Route(
+        name="zendesk-urgent",
+        channel="#x",
+        sentiments=[],
+        min_urgency="high",
+        brands=["Acme"],
+        target="zendesk",
+    )
+    assert route.describe() == "route 'zendesk-urgent' → zendesk: urgency ≥ high, brands Acme"
+    vip = Route(name="vip", channel="#vip", categories=["purchase_intent"], min_reach=10_000)
+    assert vip.describe() == (
+        "route 'vip' → #vip: sentiment negative or urgency ≥ high, "
+        "categories purchase intent, reach ≥ 10,000"
+    )

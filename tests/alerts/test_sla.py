@@ -7,12 +7,15 @@ from datetime import timedelta
 
 import pytest
 
+from alerts import actions, render
+from alerts.digest import Period, render_digest
 from alerts.outbox import deliver_due
 from alerts.routes import Route
+from alerts.settings import DigestSettings
 from alerts.sla import check_slas
 from alerts.slack import SlackSender
 from fakes.slack import FakeSlack
-from storage import Store, cases
+from storage import Store, cases, stats
 from tests.alerts.queueing import T0, mention, queue
 
 ROUTE = Route("support", "#support", sla="30m", escalate_to="#leads")
@@ -50,6 +53,32 @@ def test_unacknowledged_alert_is_escalated_once_and_the_breach_recorded(
     case = cases.get_case(store, mention_id)
     assert case is not None and case.breached_at == late and case.escalated_at == late
     assert [e.action for e in cases.events(store, mention_id)][-2:] == ["breach", "escalate"]
+
+
+def test_an_escalated_but_unacknowledged_case_is_still_breached(
+    store: Store, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Escalate is asking for help, not answering: past its SLA the case is breached, so
+    `cases --status breached`, the digest and the report count it; nobody is escalated twice."""
+    mention_id = alert(store, sender)
+    click = actions.Click(render.ESCALATE, mention_id, "U0ANN")
+    actions.apply(store, click, now=T0 + timedelta(minutes=5))
+    late = T0 + timedelta(minutes=31)
+    assert check_slas(store, [ROUTE], now=late) == 1
+    assert check_slas(store, [ROUTE], now=late + timedelta(minutes=1)) == 0
+    deliver_due(store, sender, now=late, routes=[ROUTE])
+
+    assert [m for m in slack.messages if m["channel"] == "#leads"] == []  # escalated by hand
+    case = cases.get_case(store, mention_id)
+    assert case is not None and case.breached_at == late
+    assert case.escalated_at == T0 + timedelta(minutes=5)
+    assert [c.mention_id for c in cases.list_cases(store, breached=True)] == [mention_id]
+    window = (T0 - timedelta(days=1), T0 + timedelta(days=1))
+    assert stats.case_times(store, *window).breached == 1  # the digest's and report's count
+    assert [b.mention_id for b in stats.breaches(store, *window)] == [mention_id]
+    digest = DigestSettings(channel="#digest")
+    text, _ = render_digest(store, digest, Period(*window))
+    assert "1 breached" in text
 
 
 def test_acknowledged_in_time_is_never_escalated(

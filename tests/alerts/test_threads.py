@@ -21,7 +21,7 @@ def test_replies_and_reposts_go_under_the_alert_not_into_the_channel(
     (alert,) = slack.messages
 
     reply = mention(2, text="same here, support never answered", in_reply_to="t3_1")
-    repost = mention(3, network="hackernews", native_id="hn3", text=original.text)
+    repost = mention(3, network="hackernews", native_id="hn3", text=f"RT @user1: {original.text}")
     calm_reply = mention(4, text="works for me", in_reply_to="t3_1")
     queue(store, [reply, repost])
     queue(store, [calm_reply], verdict=triage("positive", "low"))

@@ -114,6 +114,7 @@ def test_same_data_same_model_and_human_labels_change_it(
     assert taught.version != first.version
     card = json.loads((taught.out_dir / "model.json").read_text())
     assert card["training"]["human_labels"] == 3
+    assert card["training"]["seconds"] >= 0  # what `retrain --dry-run` estimates from
 
 
 def test_evaluate_holdout_scores_any_model_folder(

@@ -70,6 +70,21 @@ def test_a_ticket_is_opened_with_auth_priority_tags_and_external_id(
     assert handoff.status(rt.store, mid, "support") == ("delivered", 0, None, "1")
 
 
+def test_a_min_urgency_only_route_ignores_a_medium_urgency_negative_post(
+    runtime: Build, zd: FakeZendesk
+) -> None:
+    """What the route lists is what matches: no sentiment was written, so "negative" must not
+    open tickets for posts below the urgency asked for."""
+    route = _route(zd.base_url).replace('min_urgency = "medium"', 'min_urgency = "high"')
+    rt = runtime(route, ENV)
+    routed_mention(rt, 1, urgency="medium")  # negative, but only medium
+    urgent = routed_mention(rt, 2, urgency="high")
+    assert route_pending(rt) == 1
+    assert hand_off(rt).sent == 1
+    (created,) = zd.tickets
+    assert created["external_id"] == f"listenpost-mention-{urgent}"
+
+
 def test_a_retry_after_a_lost_answer_does_not_open_a_second_ticket(
     runtime: Build, zd: FakeZendesk
 ) -> None:

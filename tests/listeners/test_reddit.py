@@ -47,6 +47,19 @@ def test_pages_through_after_to_the_end(reddit: FakeReddit, http: HttpClient) ->
     assert sent[0].headers["user-agent"].startswith("listenpost/")
 
 
+def test_a_cross_post_carries_its_parents_words_and_author(
+    reddit: FakeReddit, http: HttpClient
+) -> None:
+    parent = post("p1", NOW - 90, "Acme kettle leaks", selftext="Mine leaked twice", author="kim")
+    reddit.posts = [
+        post("c1", NOW - 30, "Acme kettle leaks", author="lee", crosspost_of=parent),
+        parent,
+    ]
+    cross, original = [m for p in run(listener(reddit, http), "acme") for m in p.mentions]
+    assert (cross.author, cross.repost_of, cross.text) == ("lee", "kim", "Mine leaked twice")
+    assert (original.repost_of, original.text) == (None, "Mine leaked twice")
+
+
 def test_posts_become_mentions(reddit: FakeReddit, http: HttpClient) -> None:
     reddit.posts = [
         post(

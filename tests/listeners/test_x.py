@@ -273,6 +273,21 @@ def test_retweets_can_be_left_out(fake: FakeX, http: HttpClient) -> None:
     assert texts(pages) == ["acme launches rockets", "globex copies acme"]
 
 
+def test_a_retweet_says_whose_post_it_repeats(fake: FakeX, http: HttpClient) -> None:
+    """X marks retweets in referenced_tweets: the mention names the author it repeats, so
+    storage groups it under that post (a quote, with words added, is its own post)."""
+    original = post("acme launches rockets", NOW - 10)
+    fake.posts = [
+        original,
+        post("RT @alice: acme launches rockets", NOW - 5, retweet_of=original.id),
+        post("RT @bob: acme launches rockets, not a retweet flag", NOW - 4),
+    ]
+    by_text = {m.text: m for p in run(listener(fake, http), "acme") for m in p.mentions}
+    assert by_text["RT @alice: acme launches rockets"].repost_of == "alice"
+    assert by_text["acme launches rockets"].repost_of is None
+    assert by_text["RT @bob: acme launches rockets, not a retweet flag"].repost_of is None
+
+
 # ---- limits and refusals ---------------------------------------------------------------------
 
 

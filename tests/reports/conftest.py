@@ -11,7 +11,8 @@ import pytest
 from core.mention import Mention, Metrics
 from core.triage import Triage
 from listenpost.config import Settings, load
-from storage import Store
+from storage import Store, people
+from storage.cases import act
 from storage.labels import add_label
 from storage.schema import cases
 from storage.topics import tag
@@ -102,7 +103,7 @@ def _fill(store: Store, settings: Settings) -> None:
         "copy",
         "https://x.com/1",
         "bot",
-        "Acme sync broke my bookmarks #3",
+        "RT @user3: Acme sync broke my bookmarks #3",
         START + timedelta(days=2),
     )
     rejected = Mention(
@@ -144,7 +145,8 @@ def _fill(store: Store, settings: Settings) -> None:
                 cases.insert().values(
                     mention_id=by_native[f"a{n}"],
                     route="support",
-                    status="resolved" if resolve else "open",
+                    status="resolved" if resolve else "assigned" if breach else "open",
+                    assignee="U0BO" if breach else None,
                     opened_at=opened,
                     updated_at=opened,
                     first_response_at=opened + respond if respond else None,
@@ -153,3 +155,7 @@ def _fill(store: Store, settings: Settings) -> None:
                     breached_at=opened + breach if breach else None,
                 )
             )
+    people.remember(store, "U0BO", "Bo Smith", START)
+    breached = by_native["a1"]
+    act(store, breached, "note", "U0BO", note="Called the customer, refund on its way",
+        at=START + timedelta(hours=10))

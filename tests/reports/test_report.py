@@ -73,8 +73,15 @@ def test_cli_prints_tables_and_writes_html_and_csv(settings_path: Path, store: S
     times = {r["route"]: r for r in _read(csv_dir / "case_times.csv")}
     assert times["support"]["median_first_response_s"] == "1800"  # (10 min + 50 min) / 2
     breaches = _read(csv_dir / "sla_breaches.csv")
-    assert [(b["route"], b["status"]) for b in breaches] == [("support", "open")]
+    assert [(b["route"], b["status"]) for b in breaches] == [("support", "assigned")]
+    assert (breaches[0]["assignee"], breaches[0]["assignee_name"]) == ("U0BO", "Bo Smith")
+    (note,) = _read(csv_dir / "case_notes.csv")
+    assert (note["by_name"], note["note"]) == ("Bo Smith", "Called the customer, refund on its way")
+    assert "Bo Smith (U0BO)" in out and "Called the customer" in out
+    page = html.read_text()
+    assert "Bo Smith (U0BO)" in page and "Called the customer, refund on its way" in page
     assert sorted(p.name for p in csv_dir.iterdir()) == [
+        "case_notes.csv",
         "case_times.csv",
         "categories.csv",
         "share_of_voice.csv",

@@ -159,8 +159,15 @@ def test_a_case_is_escalated_once_by_hand_or_by_sla(store: Store) -> None:
     assert (case.escalated_at, case.status) == (T0 + timedelta(minutes=2), "open")
     with pytest.raises(CaseError, match="already escalated"):
         act(store, mid, "escalate", "U_BO", at=T0 + timedelta(minutes=3))
-    assert due_for_escalation(store, T0 + timedelta(hours=1)) == []  # the SLA check skips it
-    assert [e.action for e in events(store, mid)] == ["open", "escalate"]
+    # Escalating is not a first response: past its SLA the case is due for its breach, which
+    # is recorded without escalating a second time.
+    (due,) = due_for_escalation(store, T0 + timedelta(hours=1))
+    assert due.mention_id == mid
+    mark_breached(store, mid, T0 + timedelta(hours=1), escalated=True)
+    case = get_case(store, mid)
+    assert case is not None and case.escalated_at == T0 + timedelta(minutes=2)
+    assert [e.action for e in events(store, mid)] == ["open", "escalate", "breach"]
+    assert due_for_escalation(store, T0 + timedelta(hours=2)) == []
 
 
 def test_breach_without_escalation_is_recorded_and_not_due_again(store: Store) -> None:

@@ -83,3 +83,45 @@ def test_a_database_from_the_first_release_upgrades_in_place(tmp_path: Path) -> 
     store.record_budget("A", "x", "57 left")
     assert store.source_state("A", "x").rate_budget == "57 left"
     store.close()
+
+
+def test_upgrading_ungroups_different_people_who_wrote_the_same_words(tmp_path: Path) -> None:
+    """Before 0006 a copy was the same words from anyone: after the upgrade the counts are
+    right, while a person's own cross-post stays grouped under their first post."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = db.create(url)
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    sentence = "Is Acme down? Checkout keeps failing for me"
+    old_key = "0" * 32  # what hashing the words alone gave every one of them
+    rows = [  # (id, network, author, duplicate_of)
+        (1, "reddit", "alice", None),
+        (2, "reddit", "bob", 1),
+        (3, "x", "carol", 1),
+        (4, "mastodon", "alice@mastodon.social", 1),
+    ]
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        for n, network, author, of in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO mentions (id, network, native_id, url, author, text, "
+                    "created_at, fetched_at, raw, dup_key, duplicate_of, routed_at) VALUES "
+                    "(:id, :network, :native, :url, :author, :text, :at, :at, '{}', :key, "
+                    ":of, :at)"
+                ),
+                {
+                    "id": n, "network": network, "native": f"n{n}", "url": f"https://e/{n}",
+                    "author": author, "text": sentence, "at": f"2026-11-0{n} 10:00:00",
+                    "key": old_key, "of": of,
+                },
+            )
+    engine.dispose()
+    store = Store(url)
+    by_id = {m.id: m for m in store.mentions(limit=10)}
+    assert {i: m.duplicate_of for i, m in by_id.items()} == {1: None, 2: None, 3: None, 4: 1}
+    store.close()

@@ -33,11 +33,10 @@ def post(n: int, text: str, minutes: float, network: str = "x", **kw: object) ->
         network=network,
         native_id=f"{network}-{n}",
         url=f"https://example.com/{network}/{n}",
-        author=f"user{n}",
         text=text,
         created_at=T + timedelta(minutes=minutes),
         metrics=Metrics(followers=10 * n),
-        **kw,  # type: ignore[arg-type]
+        **{"author": f"user{n}", **kw},  # type: ignore[arg-type]
     )
 
 
@@ -48,7 +47,9 @@ def test_counts_leave_out_copies_and_mentions_labelled_not_relevant(store: Store
         [
             post(1, "Acme login is down for everyone", 1),
             post(2, "RT @user1: Acme login is down for everyone", 2),  # a copy
-            post(3, "Acme login is down for everyone", 3, network="bluesky"),  # the same text
+            # user1's cross-post on Bluesky: the same person, the same words
+            post(3, "Acme login is down for everyone", 3, network="bluesky",
+                 author="user1.bsky.social"),
             post(4, "Acme is hiring in Berlin", 4),  # the team says: not about us
             post(5, "Acme support answered in minutes", 5),
             post(6, "Acme outage again", 20),  # outside the range asked

@@ -28,9 +28,11 @@ def test_volume_counts_per_bucket_and_sentiment_without_copies_or_rejected(store
         mention(70, text="Acme login broken again"),  # 13:10
         mention(75, text="Acme is great"),  # 13:15
     )
-    # A retweet-style copy of post 70 on another network: same words, later.
+    # A retweet of post 70 on another network: its words, later.
     (copy,) = _ids(
-        store, "Acme", mention(80, text="Acme login broken again", network="x", native_id="9")
+        store,
+        "Acme",
+        mention(80, text="RT @user70: Acme login broken again", network="x", native_id="9"),
     )
     (rejected,) = _ids(store, "Acme", mention(90, text="Acme the cartoon company"))
     (other,) = _ids(store, "Globex", mention(5, text="Globex is fine"))

@@ -72,6 +72,18 @@ def test_doctor_reports_each_part(settings: Path, tmp_path: Path) -> None:
     assert slack.token not in out
 
 
+def test_doctor_prints_each_routes_condition_in_words(settings: Path) -> None:
+    settings.write_text(
+        settings.read_text()
+        + '\n[[alerts.routes]]\nname = "zendesk-urgent"\ntarget = "zendesk"\n'
+        'min_urgency = "high"\nbrands = ["Acme"]\n\n[alerts.routes.zendesk]\n'
+        'subdomain = "acme"\n\n[[alerts.routes]]\nname = "all-bad"\n'
+    )
+    result = runner.invoke(app, ["--settings", str(settings), "doctor"], env={"COLUMNS": "200"})
+    assert "route 'zendesk-urgent' → zendesk: urgency ≥ high, brands Acme" in result.output
+    assert "route 'all-bad' → #brand-alerts: sentiment negative or urgency ≥ high" in result.output
+
+
 def test_doctor_checks_the_slack_app_token_and_hand_off_secrets(settings: Path) -> None:
     with FakeSlack() as slack:
         slack.socket_mode("ws://127.0.0.1:9/link", app_token="xapp-1-test")

@@ -72,7 +72,10 @@ def check(output: str, *texts: str) -> None:
         (["mentions"], [POST, "a_rather_long_author", "negative"]),
         (["cases", "--status", "all"], [POST[:60].rsplit(" ", 1)[0], "a_rather_long_author"]),
         (["sources"], ["could not reach hn.algolia.com", "hackernews"]),
-        (["spikes"], ["#acmedown outage storm", "active", f"{STARTED:%Y-%m-%d %H:%M}"]),
+        (
+            ["spikes"],
+            ["#acmedown outage storm", "active", f"{STARTED:%Y-%m-%d %H:%M}", "peak: 3.2x"],
+        ),
     ],
 )
 def test_table_commands_read_well_at_80_columns(
@@ -95,3 +98,29 @@ def test_mentions_piped_to_a_file_without_columns(settings: Path, tmp_path: Path
             timeout=120,
         )
     check(out.read_text(), POST)
+
+
+def test_report_tables_read_well_at_80_columns_and_piped(settings: Path, tmp_path: Path) -> None:
+    """Dates, route names and headers whole (no `2026-12-…` or `answ…`)."""
+    since = (NOW - timedelta(days=1)).date().isoformat()
+    args = ["--settings", str(settings), "report", "--since", since]
+    store = Store(f"sqlite:///{settings.parent / 'lp.db'}")
+    cases.mark_breached(store, store.mentions()[0].id, NOW, escalated=False)
+    store.close()
+    result = runner.invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    opened = f"{NOW - timedelta(hours=2):%Y-%m-%d %H:%M}"
+    due = f"{NOW - timedelta(minutes=90):%Y-%m-%d %H:%M}"
+    texts = ["support", "all routes", "answered:", "breached: 1", "share", opened, due]
+    check(result.output, *texts)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    out = tmp_path / "report.txt"
+    with out.open("w") as handle:
+        subprocess.run(
+            [sys.executable, "-m", "listenpost.cli", *args],
+            stdout=handle,
+            env=env,
+            check=True,
+            timeout=120,
+        )
+    check(out.read_text(), *texts)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -207,6 +209,52 @@ def test_retrain_swaps_in_a_model_that_is_no_worse(tmp_path: Path, labelled_stor
     assert current.read_text(encoding="utf-8") == "new model"
     assert (tmp_path / "triage.npz.previous").read_text(encoding="utf-8") == "old model"
     assert "swapped in the new model" in console.export_text()
+
+
+def test_a_dry_run_says_what_would_join_and_how_long_training_takes_without_training(
+    tmp_path: Path, labelled_store: Store
+) -> None:
+    current = tmp_path / "triage.npz"
+    current.write_text("old model", encoding="utf-8")
+    trainer = Trainer()
+    console = Console(record=True, width=160)
+    card = {"training": {"rows_train": 1000, "seconds": 500}}
+
+    def never(model: Path) -> Mapping[str, float]:
+        raise AssertionError("a dry run scores nothing")
+
+    result = run_retrain(labelled_store, current, trainer, never, console, dry_run=True, card=card)
+    assert not result.swapped and trainer.rows == []  # nothing trained
+    assert current.read_text(encoding="utf-8") == "old model"
+    out = console.export_text()
+    assert "2 labelled mention(s) join the training data" in out
+    lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
+    assert "sentiment positive 1 training" in lines
+    assert "urgency high 1 training" in lines and "category outage 1 training" in lines
+    assert "relevant not relevant 1 relevance model (in use at once)" in lines
+    # 0.5 s per row measured when the model was trained, for 1,000 + 2 rows.
+    assert "training would take about 501 s (0.1 h; this model took 500 s for 1,000 rows" in out
+    assert "relevance model, Acme: 1 not relevant, 2 relevant" in out
+
+
+def test_retrain_dry_run_from_the_cli_returns_in_seconds(tmp_path: Path) -> None:
+    """The shipped model's card has no measured time: the recorded figure is used."""
+    db = tmp_path / "lp.db"
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'[storage]\nurl = "sqlite:///{db}"\n')
+    store = Store(f"sqlite:///{db}")
+    (mid,) = store.save_page("Acme", "reddit", [mention(1, "app down again")], None)
+    add_label(store, mid, "urgency", "high", "ana")
+    store.close()
+    start = time.monotonic()
+    result = CliRunner().invoke(
+        app, ["--settings", str(settings), "retrain", "--dry-run"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - start < 30
+    assert "1 labelled mention(s) join the training data" in result.output
+    assert re.search(r"training would take about [\d,]+ s \(\d+\.\d h; recorded:", result.output)
+    assert "nothing was trained" in result.output
 
 
 def test_retrain_needs_a_model_to_compare_with(tmp_path: Path, labelled_store: Store) -> None:

@@ -87,3 +87,37 @@ def test_labels_and_rules_decide_what_is_alerted(
     later = rt.store.get_mention(ids["4"])
     assert later is not None and later.triage is not None and later.triage.relevant is False
     rt.close()
+
+
+def test_posts_like_one_the_team_called_noise_are_not_routed(
+    tmp_path: Path, hn: FakeHackerNews, slack: FakeSlack, triager: Triager
+) -> None:
+    """"Not relevant" teaches: a later post much like it (for the same brand) is stored and
+    counted as noise, never alerted; an unrelated complaint still is."""
+    hn.items += [story(1, NOW - 900, "Acme Corp has an opening for a senior Java developer "
+                                     "in Berlin, apply now on our careers page")]
+    rt = runtime(tmp_path, hn, slack, triager)
+    poll_source(rt, "Acme", "hackernews")
+    (job,) = rt.store.mentions()
+    add_label(rt.store, job.id, "relevant", False, "ana", origin="slack")
+    process(rt)
+    assert slack.messages == []
+
+    hn.items += [
+        story(2, NOW - 300, "Acme Corp has an opening for a senior Python developer in Munich, "
+                            "apply now on our careers page"),
+        story(3, NOW - 200, "Acme Cloud is down again, outage for 3 hours, this is terrible"),
+    ]
+    poll_source(rt, "Acme", "hackernews")
+    process(rt)
+
+    stored = {m.native_id: m for m in rt.store.mentions()}
+    hiring, outage = stored["2"].triage, stored["3"].triage
+    assert hiring is not None and outage is not None
+    assert hiring.relevant is False
+    assert hiring.details["noise_like"]["mention_id"] == job.id
+    assert any(r.startswith(f"noise: like mention #{job.id} marked not relevant") for r in
+               hiring.reasons)
+    assert outage.relevant is True
+    alerted = [m["text"] for m in slack.messages]
+    assert len(alerted) == 1 and "Acme Cloud is down again" in alerted[0]
