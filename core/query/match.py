@@ -164,10 +164,9 @@ def _next_label(text: PostText, j: int | None, obfuscated: bool) -> int | None:
         return None
     if gap.replace(" ", "") in _OBFUSCATED_DOTS:
         return j + 1
-    opened = gap.strip(" [({") == ""
-    if opened and text.fold[j + 1] == "dot" and not text.last[j + 1]:
-        if text.after[j + 1].strip(" ])}") == "":
-            return j + 2
+    spelled = gap.strip(" [({") == "" and text.fold[j + 1] == "dot" and not text.last[j + 1]
+    if spelled and text.after[j + 1].strip(" ])}") == "":
+        return j + 2
     return None
 
 

@@ -332,7 +332,7 @@ def tree(node: Node, indent: str = "") -> list[str]:
             head = "AND" if isinstance(node, And) else "OR"
             return [f"{indent}{head}"] + [ln for i in items for ln in tree(i, indent + "  ")]
         case Not(item):
-            return [f"{indent}NOT"] + tree(item, indent + "  ")
+            return [f"{indent}NOT", *tree(item, indent + "  ")]
         case Near(left, right, distance, ordered):
             head = f"{'ONEAR' if ordered else 'NEAR'}/{distance}"
             return [f"{indent}{head}", *tree(left, indent + "  "), *tree(right, indent + "  ")]

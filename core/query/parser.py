@@ -380,7 +380,8 @@ def _field_node(tok: _Token) -> Node | _Lifted:
             return Network(_choices(tok, None))
         case "lang":
             if tok.quoted or not (m := _LANG.fullmatch(value)):
-                raise QueryError(f"{'lang:' + value!r} {at} is not a language like lang:en", tok.pos)
+                said = "lang:" + value
+                raise QueryError(f"{said!r} {at} is not a language like lang:en", tok.pos)
             return _Lang(m.group(1).lower(), tok.pos)
         case "min_followers":
             return Reach(">=", _count(tok, value), followers=True)
@@ -476,7 +477,7 @@ def _about(tok: _Token) -> _About:
         if not 0 < threshold < 1:
             raise QueryError(
                 f"about:\"…\"{tok.suffix} {at} needs a similarity between 0 and 1 after '~', "
-                f"as in about:\"…\"~{ABOUT_THRESHOLD}",
+                f'as in about:"…"~{ABOUT_THRESHOLD}',
                 tok.pos,
             )
     return _About(About(" ".join(tok.text.split()), threshold), tok.pos)
@@ -585,7 +586,7 @@ def parse_tree(text: str) -> tuple[Node, str | None, About | None]:
         raise QueryError(_TOO_DEEP) from None
     if not ok:
         raise QueryError(
-            f"{text!r} only excludes or filters: every alternative needs a word, \"phrase\", "
+            f'{text!r} only excludes or filters: every alternative needs a word, "phrase", '
             "#hashtag, @handle, title:, domain: or links: to search for next to its "
             "-exclusions and filters"
         )

@@ -96,8 +96,8 @@ class PostText:
             return
         count = hi - lo
         self.words += words[lo:hi]
-        self.before += ([""] + gaps)[lo:hi]
-        self.after += (gaps + [""])[lo:hi]
+        self.before += ["", *gaps][lo:hi]
+        self.after += [*gaps, ""][lo:hi]
         self.first += [True] + [False] * (count - 1)
         self.last += [False] * (count - 1) + [True]
         self.field += [number] * count
@@ -230,7 +230,8 @@ class Pattern:
                 return False
         if self.lead and not fits(text.before[i], _loose(self.lead, not text.first[i], True)):
             return False
-        return not self.trail or fits(text.after[end], _loose(self.trail, not text.last[end], False))
+        trail = self.trail
+        return not trail or fits(text.after[end], _loose(trail, not text.last[end], False))
 
     def _in_gaps(self, text: PostText) -> list[Span]:
         """A term of punctuation only lies inside one gap: an empty span before the next word."""
@@ -288,9 +289,7 @@ def _stream(word: str, exact: bool) -> list[_Piece]:
 
 def _glob(pattern: str, exact: bool) -> _Glob:
     text = pattern if exact else pattern.casefold()
-    regex = "".join(
-        r"\w" if c == "?" else r"\w*" if c == "*" else re.escape(c) for c in text
-    )
+    regex = "".join(r"\w" if c == "?" else r"\w*" if c == "*" else re.escape(c) for c in text)
     prefix = re.split(r"[*?]", text, maxsplit=1)[0]
     return _Glob(re.compile(regex), prefix, exact)
 
