@@ -280,7 +280,11 @@ class BlueskyListener(Listener):
     display_name: ClassVar[str] = "Bluesky"
     Settings: ClassVar[type[SourceSettings]] = BlueskySettings
     default_base_url: ClassVar[str] = "https://bsky.social"
+    syntax: ClassVar[Syntax | None] = BLUESKY
     settings: BlueskySettings
+
+    def compiled(self, query: Query) -> list[str]:
+        return compile_bluesky(query)
 
     def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
         super().__init__(settings, http, env)

@@ -387,7 +387,13 @@ class MastodonListener(Listener):
     display_name: ClassVar[str] = "Mastodon"
     Settings: ClassVar[type[SourceSettings]] = MastodonSettings
     default_base_url: ClassVar[str] = "https://mastodon.social"
+    syntax: ClassVar[Syntax | None] = MASTODON
     settings: MastodonSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        """Hashtag timelines read (`#tag`), then status searches when a token allows them."""
+        timelines = [f"#{tag} (timeline)" for tag in timeline_tags(query)]
+        return timelines + (compile_mastodon(query) if self._token() else [])
 
     def _token(self) -> str | None:
         """Optional: without it only hashtag timelines are read."""

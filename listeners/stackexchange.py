@@ -242,7 +242,11 @@ class StackExchangeListener(Listener):
     display_name: ClassVar[str] = "Stack Exchange"
     Settings: ClassVar[type[SourceSettings]] = StackExchangeSettings
     default_base_url: ClassVar[str] = "https://api.stackexchange.com"
+    syntax: ClassVar[Syntax | None] = STACKEXCHANGE
     settings: StackExchangeSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        return compile_stackexchange(query)
 
     def search(self, query: Query, cursor: str | None) -> Iterator[Page]:
         """Newest first, site by site. A site's watermark moves on the page that finishes it,

@@ -532,6 +532,7 @@ class XListener(Listener):
     display_name: ClassVar[str] = "X"
     Settings: ClassVar[type[SourceSettings]] = XSettings
     default_base_url: ClassVar[str] = "https://api.x.com"
+    syntax: ClassVar[Syntax | None] = X_SYNTAX
     settings: XSettings
 
     def search(self, query: Query, cursor: str | None) -> Iterator[Page]:

@@ -532,7 +532,11 @@ class YouTubeListener(Listener):
     display_name: ClassVar[str] = "YouTube"
     Settings: ClassVar[type[SourceSettings]] = YouTubeSettings
     default_base_url: ClassVar[str] = "https://www.googleapis.com/youtube/v3"
+    syntax: ClassVar[Syntax | None] = YOUTUBE
     settings: YouTubeSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        return [compile_youtube(query)]
 
     def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
         super().__init__(settings, http, env)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from alerts.handoff import HandoffReport, deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
 from alerts.routes import decide
-from core.triage import TriageInput
+from core.triage import Triage, TriageInput
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget
+from listenpost.about import about_reasons, keep_about
 from listenpost.runtime import Runtime
 from listenpost.settings_brands import brand_topics, silent_brands
 from storage.cases import active_mutes, is_muted
@@ -71,10 +73,15 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
         return result
     listener = rt.listeners[source]
     query = rt.brand(brand).parsed
+    if not query.hears(source):
+        log.debug("%s/%s skipped: the query's network: rules it out", brand, source)
+        return result
     cursor = rt.store.get_cursor(brand, source)
     disabled_until: datetime | None = None
     try:
         for page in listener.search(query, cursor):
+            if query.about is not None:  # the one operator listeners cannot decide
+                page = Page(keep_about(rt.embedder, brand, query, page.mentions), page.cursor)
             result.new += len(save_page(rt, brand, source, page))
             result.pages += 1
             if rt.stopping.is_set():
@@ -180,10 +187,19 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
         results = rt.triager.triage(items)
         said = labels_for(rt.store, [m.id for m in pending])  # people's labels beat the model
         rt.store.save_triage(
-            [(m.id, overridden(t, said.get(m.id))) for m, t in zip(pending, results, strict=True)]
+            [
+                (m.id, overridden(_with_about(t, m.raw, m.brands), said.get(m.id)))
+                for m, t in zip(pending, results, strict=True)
+            ]
         )
         done += len(pending)
     return done
+
+
+def _with_about(t: Triage, raw: dict[str, Any], brands: Iterable[str]) -> Triage:
+    """The about: scores that kept the mention, first among its reasons."""
+    said = about_reasons(raw, brands)
+    return replace(t, reasons=[*said, *t.reasons]) if said else t
 
 
 def _brand_terms(rt: Runtime, brands: Iterable[str]) -> list[str]:

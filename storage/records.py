@@ -27,6 +27,7 @@ class StoredMention:
     in_reply_to: str | None = None
     duplicate_of: int | None = None
     triage: Triage | None = None
+    raw: dict[str, Any] = field(default_factory=dict)  # the network's own fields (Mention.raw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -327,6 +327,7 @@ class Store:
                 in_reply_to=r.in_reply_to,
                 duplicate_of=r.duplicate_of,
                 triage=triaged.get(r.id),
+                raw=r.raw or {},
             )
             for i in ids
             if (r := rows.get(i)) is not None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.query.match import Context, Verdict, holds, verdict
+from core.query.match import Context, Verdict, allows, holds, verdict
 from core.query.nodes import (
     ABOUT_THRESHOLD,
     About,
@@ -121,6 +121,10 @@ class Query:
         if not self._lang_ok(post.lang):
             return Verdict(False, f"lang:{self.lang}", f"the post's language is {post.lang}")
         return verdict(self.expr, Context(post))
+
+    def hears(self, network: str) -> bool:
+        """False when `network:` rules this network out: its listener need not search at all."""
+        return allows(self.expr, network) is not False
 
     def _lang_ok(self, lang: str | None) -> bool:
         return not (self.lang and lang and _primary_lang(lang) != self.lang)

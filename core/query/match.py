@@ -170,6 +170,24 @@ def _next_label(text: PostText, j: int | None, obfuscated: bool) -> int | None:
     return None
 
 
+def allows(node: Node, network: str) -> bool | None:
+    """The verdict as far as `network:` operators decide it: False when they rule the network
+    out whatever a post says, None when the rest of the query decides (three-valued logic)."""
+    match node:
+        case Network(names):
+            return network in names
+        case And(items):
+            said = [allows(i, network) for i in items]
+            return False if False in said else (True if all(said) else None)
+        case Or(items):
+            said = [allows(i, network) for i in items]
+            return True if True in said else (False if all(s is False for s in said) else None)
+        case Not(item):
+            inner = allows(item, network)
+            return None if inner is None else not inner
+    return None
+
+
 # ---- saying why ------------------------------------------------------------------------------
 
 
