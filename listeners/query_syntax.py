@@ -113,7 +113,7 @@ def widen(node: Node, s: Syntax, stems: bool = False) -> tuple[Node | None, bool
     match node:
         case And(items):
             parts = [widen(i, s, stems) for i in items]
-            kept = [n for n, _ in parts if n is not None]
+            kept = [x for n, _ in parts if n is not None for x in _flat(n, And)]
             exact = all(e for _, e in parts)
             if not kept:
                 return None, False
@@ -122,7 +122,7 @@ def widen(node: Node, s: Syntax, stems: bool = False) -> tuple[Node | None, bool
             parts = [widen(i, s, stems) for i in items]
             if any(n is None for n, _ in parts):
                 return None, False  # one branch matches anything, so the whole OR does
-            nodes = [n for n, _ in parts if n is not None]
+            nodes = [x for n, _ in parts if n is not None for x in _flat(n, Or)]
             return Or(tuple(nodes)), all(e for _, e in parts)
         case Not(item):
             inner, exact = widen(item, s, stems)
@@ -158,6 +158,11 @@ def widen(node: Node, s: Syntax, stems: bool = False) -> tuple[Node | None, bool
             if writer is not None and writer(node) is not None:
                 return node, True
             return None, False
+
+
+def _flat(node: Node, kind: type[And] | type[Or]) -> tuple[Node, ...]:
+    """A group inside a group of its own kind is spelled as its items (NEAR became AND)."""
+    return node.items if isinstance(node, kind) else (node,)
 
 
 def searchable(query: Query, s: Syntax) -> Node:

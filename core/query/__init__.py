@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from core.query.match import Context, Verdict, allows, holds, verdict
 from core.query.nodes import (
     ABOUT_THRESHOLD,
+    KINDS,
     About,
     And,
     Atom,
@@ -58,6 +59,7 @@ from core.query.text import FIELD_SEPARATOR
 __all__ = [
     "ABOUT_THRESHOLD",
     "FIELD_SEPARATOR",
+    "KINDS",
     "About",
     "And",
     "Atom",
