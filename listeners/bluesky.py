@@ -33,7 +33,7 @@ from core.query import Author as ByAuthor
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured
 from listeners.http import Budget, HttpClient, read_model
-from listeners.query_syntax import Syntax, alternatives, render_atom
+from listeners.query_syntax import Syntax, searches
 from listeners.watermark import Watermark
 
 HANDLE_ENV = "BLUESKY_HANDLE"
@@ -204,10 +204,7 @@ BLUESKY = Syntax(
 def compile_bluesky(query: Query) -> list[str]:
     """searchPosts `q`s, one per alternative. The lexicon leaves boolean syntax unspecified, so
     nothing relies on OR or '-': every term of one search is required, exclusions are local."""
-    return [
-        " ".join(dict.fromkeys(render_atom(a, BLUESKY) for a in alt))
-        for alt in alternatives(query, BLUESKY)
-    ]
+    return searches(query, BLUESKY)
 
 
 # ---- rate limits and errors ------------------------------------------------------------------

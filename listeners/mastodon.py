@@ -44,7 +44,7 @@ from core.query import And, Atom, Author, Handle, Hashtag, Not, Phrase, Post, Qu
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, read_model
-from listeners.query_syntax import Syntax, alternatives, render_atom
+from listeners.query_syntax import Syntax, alternatives, searches
 from listeners.text import html_to_text
 from listeners.watermark import MAX_SEEN, OVERLAP_SECONDS, Watermark
 
@@ -181,10 +181,7 @@ MASTODON = Syntax(
 def compile_mastodon(query: Query) -> list[str]:
     """Status search `q`s, one per alternative: Mastodon's search requires every plain term and
     has no OR. Exclusions stay with `Query.accepts`, so no search is narrower than the query."""
-    return [
-        " ".join(dict.fromkeys(render_atom(a, MASTODON) for a in alt))
-        for alt in alternatives(query, MASTODON)
-    ]
+    return searches(query, MASTODON)
 
 
 def _tag_of(alternative: tuple[Atom, ...]) -> str | None:

@@ -140,7 +140,11 @@ def widen(node: Node, s: Syntax, stems: bool = False) -> tuple[Node | None, bool
                 return None, False
             stem = node.stem or max(pattern.replace("*", "?").split("?"), key=len)
             return Word(stem), False
-        case Word() | Phrase() | Hashtag() | Handle():
+        case Hashtag(tag):
+            return node, s.hashtag(tag).startswith("#")  # a bare word finds more
+        case Handle(name):
+            return node, s.handle(name).startswith("@")
+        case Word() | Phrase():
             return node, True
         case Title(term):
             writer = s.fields.get("title")
@@ -385,10 +389,15 @@ GOOGLE_NEWS = Syntax(
 def to_algolia(query: Query) -> list[str]:
     """Hacker News (Algolia): one search per alternative; no OR, and '-' only with
     advancedSyntax, which the HN API does not promise, so exclusions stay local."""
-    return [
-        " ".join(dict.fromkeys(render_atom(a, ALGOLIA) for a in alt))
-        for alt in alternatives(query, ALGOLIA)
-    ]
+    return searches(query, ALGOLIA)
+
+
+def searches(query: Query, s: Syntax) -> list[str]:
+    """One search per alternative, each written once (#acme and acme may read the same)."""
+    written = (
+        " ".join(dict.fromkeys(render_atom(a, s) for a in alt)) for alt in alternatives(query, s)
+    )
+    return list(dict.fromkeys(written))
 
 
 def to_reddit(query: Query) -> str:

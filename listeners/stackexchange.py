@@ -187,7 +187,7 @@ STACKEXCHANGE = Syntax()  # words only: no field the search API reads from `q`
 def compile_stackexchange(query: Query) -> list[str]:
     """One search per alternative: the API has no OR, and how `q`, `title` and `body` treat
     quotes and '-' is undocumented, so phrases go as their words and exclusions stay local."""
-    return [" ".join(words(alt)) for alt in alternatives(query, STACKEXCHANGE)]
+    return list(dict.fromkeys(" ".join(words(alt)) for alt in alternatives(query, STACKEXCHANGE)))
 
 
 def to_mention(question: Question, site: str) -> Mention:

@@ -310,6 +310,9 @@ def _phrase(tok: _Token, exact: bool) -> Word | Phrase:
 
 
 def _exact(tok: _Token) -> Word | Phrase | Wildcard:
+    inner = tok.text.strip()
+    if len(inner) > 1 and inner[0] == inner[-1] == '"':  # {"Apple Music"} reads as {Apple Music}
+        tok = _Token(tok.kind, inner[1:-1], tok.pos)
     words = tok.text.split()
     if len(words) == 1 and any(c in words[0] for c in "*?"):
         return _wildcard(words[0], tok.pos, exact=True)
@@ -338,8 +341,6 @@ def _word(tok: _Token) -> Node | _Lang:
     text, at = tok.text, _at(tok.pos)
     if text == "-":
         raise QueryError(f"'-' {at} must touch the term it excludes, as in -jobs", tok.pos)
-    if text in ("NEAR", "ONEAR"):
-        raise QueryError(f"{text} {at} needs a number: {text}/3", tok.pos)
     if text.startswith("#"):
         if not (m := _HASHTAG.fullmatch(text)):
             raise QueryError(f"{text!r} {at} is not a hashtag (letters, digits, _)", tok.pos)
