@@ -77,7 +77,8 @@ class PostText:
         self.last: list[bool] = []
         self.field: list[int] = []
         self._pieces: list[tuple[int, list[str], list[str]]] = []  # per field: base, words, gaps
-        for number, part in enumerate(normalise(text).split(FIELD_SEPARATOR)):
+        self.source = normalise(text)
+        for number, part in enumerate(self.source.split(FIELD_SEPARATOR)):
             self._add_field(number, part)
         self.fold = "\x00".join(self.words).casefold().split("\x00") if self.words else []
         self._index: dict[str, list[int]] | None = None
@@ -235,6 +236,9 @@ class Pattern:
 
     def _in_gaps(self, text: PostText) -> list[Span]:
         """A term of punctuation only lies inside one gap: an empty span before the next word."""
+        literals = [p for p in self.lead if isinstance(p, str)]
+        if any(lit not in text.source for lit in literals):
+            return []
         out = []
         for gap, word_before, word_after, at in text.gaps():
             if fits(gap, (1 if word_before else 0, *self.lead, 1 if word_after else 0)):
