@@ -33,7 +33,7 @@ _MAX_WALK = 500  # raw values looked at per post: a pathological raw stays cheap
 def fields(*parts: str | None) -> str:
     """A post's fields (title, body, link) as one text for `matches`, where a phrase may not
     start in the title and end in the body."""
-    return FIELD_SEPARATOR.join(p for p in parts if p)
+    return FIELD_SEPARATOR.join(p.replace(FIELD_SEPARATOR, " ") for p in parts if p)
 
 
 class MentionLike(Protocol):

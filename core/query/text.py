@@ -26,6 +26,7 @@ from functools import lru_cache
 from core.query.nodes import Handle, Hashtag, Phrase, TextAtom, Wildcard, Word
 
 FIELD_SEPARATOR = "\x1f"  # ASCII unit separator: never in posts, never bridged by a phrase
+MAX_FIELDS = 16  # title, body, link, tags...: past this, separators are spaces
 _SPLIT = re.compile(r"(\W+)")
 
 # A gap pattern is a tuple of literal strings and ints: an int is a run of at least that many
@@ -78,7 +79,9 @@ class PostText:
         self.field: list[int] = []
         self._pieces: list[tuple[int, list[str], list[str]]] = []  # per field: base, words, gaps
         self.source = normalise(text)
-        for number, part in enumerate(self.source.split(FIELD_SEPARATOR)):
+        parts = self.source.split(FIELD_SEPARATOR, MAX_FIELDS - 1)
+        parts[-1] = parts[-1].replace(FIELD_SEPARATOR, " ")  # a post full of separators
+        for number, part in enumerate(parts):
             self._add_field(number, part)
         self.fold = "\x00".join(self.words).casefold().split("\x00") if self.words else []
         self._index: dict[str, list[int]] | None = None
@@ -215,6 +218,8 @@ class Pattern:
         head = self.tokens[0]
         starts = text.glob(head) if isinstance(head, _Glob) else text.positions(head, self.exact)
         size = len(self.tokens)
+        if size == 1 and not self.lead and not self.trail:
+            return [(i, i + 1) for i in starts]  # a plain word: where it stands is all
         return [(i, i + size) for i in starts if self._at(text, i)]
 
     def _at(self, text: PostText, i: int) -> bool:
