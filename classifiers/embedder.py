@@ -10,6 +10,7 @@ it at import, at `--help`, or for queries without it.
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,8 @@ CARD_FILE = "model.json"
 
 
 class Embedder:
-    """Load once, then `similarity`; safe to call from one thread at a time."""
+    """Load once, then `similarity`, from any thread (polls of several sources may score at
+    once; one runs at a time, each batch using the session's threads)."""
 
     def __init__(self, path: Path = DEFAULT_EMBEDDER, threads: int = 2, batch_size: int = 32):
         import onnxruntime as ort
@@ -48,6 +50,7 @@ class Embedder:
         )
         self.batch_size = batch_size
         self._descriptions: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text, in the caller's order."""
@@ -72,10 +75,11 @@ class Embedder:
         """Each text's cosine similarity to the description (kept: a brand's is reused)."""
         if not texts:
             return []
-        target = self._descriptions.get(description)
-        if target is None:
-            target = self.embed([description])[0]
-            self._descriptions[description] = target
-            if len(self._descriptions) > 256:
-                self._descriptions.popitem(last=False)
-        return [round(float(v), 4) for v in self.embed(texts) @ target]
+        with self._lock:
+            target = self._descriptions.get(description)
+            if target is None:
+                target = self.embed([description])[0]
+                self._descriptions[description] = target
+                if len(self._descriptions) > 256:
+                    self._descriptions.popitem(last=False)
+            return [round(float(v), 4) for v in self.embed(texts) @ target]
