@@ -34,7 +34,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.machine import describe, peak_rss_mb  # noqa: E402
-from core.query import Query, parse  # noqa: E402
+from core.query import Post, Query, parse  # noqa: E402
 from core.triage import TriageInput  # noqa: E402
 from fakes.slack import FakeSlack  # noqa: E402
 from listeners.http import HttpClient  # noqa: E402
@@ -150,10 +150,10 @@ def bench_engine(queries: dict[str, Query], brands: list[str], share: float, n: 
     texts = [post_text(rng, brands, share) for _ in range(n)]
     matcher = Matcher.build(queries)
     for text in texts[:500]:
-        matcher.match(text, ("en",))
+        matcher.match(Post(text), ("en",))
     started = time.process_time()
     for text in texts:
-        matcher.match(text, ("en",))
+        matcher.match(Post(text), ("en",))
     return n / (time.process_time() - started)
 
 

@@ -10,6 +10,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# Networks whose answers to a post are replies in a conversation, not comments under it.
+CONVERSATIONAL = frozenset({"x", "bluesky", "mastodon"})
+# Raw keys where listeners keep the post a comment sits under (Facebook, Instagram, HN).
+_THREAD_ROOTS = ("post_id", "media_id", "story_id")
+
+
+def kind_of(network: str, in_reply_to: str | None, raw: dict[str, Any]) -> str:
+    """post, comment or reply, from what every listener already records.
+
+    A post answers nothing. On a conversational network (X, Bluesky, Mastodon) an answer is a
+    reply. Elsewhere it is a comment when it answers the post at the top of its thread
+    (a YouTube comment, a Hacker News comment on the story) and a reply when it answers
+    another comment.
+    """
+    if in_reply_to is None:
+        return "post"
+    if network in CONVERSATIONAL:
+        return "reply"
+    roots = {str(raw[k]) for k in _THREAD_ROOTS if raw.get(k) is not None}
+    return "reply" if roots and in_reply_to not in roots else "comment"
+
 
 @dataclass(frozen=True, slots=True)
 class Metrics:
@@ -56,6 +77,12 @@ class Mention:
     in_reply_to: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     repost_of: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """post, comment or reply (what `type:` matches); see `kind_of`."""
+        return kind_of(self.network, self.in_reply_to, self.raw)
+
 
 
 def body_text(title: str | None, text: str | None) -> str:

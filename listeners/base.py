@@ -20,6 +20,7 @@ from core.mention import Mention
 from core.query import Query
 from listeners.errors import NotConfigured
 from listeners.http import DEFAULT_MAX_BYTES, HttpClient
+from listeners.query_syntax import Syntax
 
 
 class SourceSettings(BaseModel):
@@ -75,6 +76,9 @@ class Listener(ABC):
     display_name: ClassVar[str]  # how alerts and reports name the network
     Settings: ClassVar[type[SourceSettings]] = SourceSettings
     default_base_url: ClassVar[str]
+    # How the network's search reads a query (`listenpost query explain` lists what it cannot
+    # express); None where nothing is searched and every post is checked locally.
+    syntax: ClassVar[Syntax | None] = None
 
     def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
         self.settings = settings
@@ -99,6 +103,10 @@ class Listener(ABC):
         silently returning only the newest page.
         """
         raise NotConfigured(f"{self.name} cannot search history; it only hears new posts")
+
+    def compiled(self, query: Query) -> list[str]:
+        """The searches one poll sends for `query` (none: posts are read whole and checked)."""
+        return []
 
     def query_note(self, query: Query) -> str | None:
         """Anything a person should know about how this network receives `query` (doctor)."""

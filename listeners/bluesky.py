@@ -28,11 +28,12 @@ import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from core.mention import Mention, Metrics
-from core.query import Atom, Handle, Hashtag, Phrase, Query, Word, fields
+from core.query import Atom, Post, Query, Site, fields
+from core.query import Author as ByAuthor
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured
 from listeners.http import Budget, HttpClient, read_model
-from listeners.query_syntax import alternatives
+from listeners.query_syntax import Syntax, searches
 from listeners.watermark import Watermark
 
 HANDLE_ENV = "BLUESKY_HANDLE"
@@ -183,30 +184,36 @@ def to_mention(post: PostView) -> Mention:
 def matches(query: Query, post: PostView) -> bool:
     """A post written in several languages passes a `lang:` filter on any of them."""
     record = post.record
+    mention = to_mention(post)
     text = fields(record.text, *links(record))
     langs = record.langs or [None]
-    return any(query.matches(text, lang) for lang in langs)
+    return any(query.accepts(Post.of(mention, text, lang)) for lang in langs)
 
 
 # ---- the query -------------------------------------------------------------------------------
 
 
-def _term(atom: Atom) -> str:
+def _field(atom: Atom) -> str | None:
+    """from:handle and domain:example.com, as searchPosts reads them in `q`."""
     match atom:
-        case Word(text):
-            return text if _PLAIN.fullmatch(text) else f'"{text}"'
-        case Phrase(words):
-            return '"' + " ".join(words) + '"'
-        case Hashtag(tag):
-            return tag  # the word also finds "#tag"; the local check insists on the '#'
-        case Handle(name):
-            return name
+        case ByAuthor(name) if "*" not in name and _PLAIN.fullmatch(name):
+            return f"from:{name}"
+        case Site(domain):
+            return f"domain:{domain}"
+    return None
+
+
+# The word also finds "#tag" and "@handle"; the local check insists on the sign.
+BLUESKY = Syntax(
+    word=lambda text: text if _PLAIN.fullmatch(text) else f'"{text}"',
+    fields={"author": _field, "links": _field, "domain": _field},
+)
 
 
 def compile_bluesky(query: Query) -> list[str]:
     """searchPosts `q`s, one per alternative. The lexicon leaves boolean syntax unspecified, so
     nothing relies on OR or '-': every term of one search is required, exclusions are local."""
-    return [" ".join(dict.fromkeys(_term(a) for a in alt)) for alt in alternatives(query)]
+    return searches(query, BLUESKY)
 
 
 # ---- rate limits and errors ------------------------------------------------------------------
@@ -279,7 +286,11 @@ class BlueskyListener(Listener):
     display_name: ClassVar[str] = "Bluesky"
     Settings: ClassVar[type[SourceSettings]] = BlueskySettings
     default_base_url: ClassVar[str] = "https://bsky.social"
+    syntax: ClassVar[Syntax | None] = BLUESKY
     settings: BlueskySettings
+
+    def compiled(self, query: Query) -> list[str]:
+        return compile_bluesky(query)
 
     def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
         super().__init__(settings, http, env)

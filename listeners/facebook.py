@@ -29,6 +29,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.mention import Mention, Metrics
+from core.query import Post as Matched
 from core.query import Query
 from listeners.base import Listener, Page, SourceSettings
 from listeners.meta_graph import (
@@ -198,7 +199,8 @@ class FacebookListener(Listener):
         created = unix(post.created_time)
         new = post.id not in fetched and mark.is_new(post.id, created)
         fetched[post.id] = created
-        return [post_mention(post)] if new and self._heard(post.author, post.message, query) else []
+        mention = post_mention(post)
+        return [mention] if new and self._heard(post.author, mention, query) else []
 
     def _comments(
         self, api: GraphApi, post: Post, query: Query, mark: Watermark, fetched: dict[str, int]
@@ -216,16 +218,17 @@ class FacebookListener(Listener):
             times = [unix(c.created_time) for c in page.data]
             for comment, created in zip(page.data, times, strict=True):
                 new = comment.id not in fetched and mark.is_new(comment.id, created)
-                if new and self._heard(comment.author, comment.message, query):
-                    found.append(comment_mention(comment, post))
+                mention = comment_mention(comment, post)
+                if new and self._heard(comment.author, mention, query):
+                    found.append(mention)
                 fetched[comment.id] = created
             if times and newest_first(times) and mark.is_old(times[-1]):
                 break
         return found
 
-    def _heard(self, author: Author | None, text: str | None, query: Query) -> bool:
-        if not text or not text.strip():
+    def _heard(self, author: Author | None, mention: Mention, query: Query) -> bool:
+        if not mention.text.strip():
             return False
         if author is not None and author.id == self.settings.page_id:
             return False  # the brand's own post or reply
-        return not self.settings.match_query or query.matches(text)
+        return not self.settings.match_query or query.accepts(Matched.of(mention))

@@ -19,11 +19,11 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.mention import Mention, Metrics
-from core.query import Query, fields
+from core.query import Post, Query, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import Runaway
 from listeners.http import read_model
-from listeners.query_syntax import to_algolia
+from listeners.query_syntax import ALGOLIA, Syntax, to_algolia
 from listeners.text import html_to_text
 from listeners.watermark import Watermark
 
@@ -108,7 +108,11 @@ class HackerNewsListener(Listener):
     display_name: ClassVar[str] = "Hacker News"
     Settings: ClassVar[type[SourceSettings]] = HackerNewsSettings
     default_base_url: ClassVar[str] = "https://hn.algolia.com/api/v1"
+    syntax: ClassVar[Syntax | None] = ALGOLIA
     settings: HackerNewsSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        return to_algolia(query)
 
     def search(self, query: Query, cursor: str | None) -> Iterator[Page]:
         """Newest first, so the cursor rides only on the very last page of the last search.
@@ -118,7 +122,7 @@ class HackerNewsListener(Listener):
         """
         mark = Watermark.load(cursor)
         first_run = cursor is None
-        searches = to_algolia(query)  # Algolia has no OR: one search per alternative
+        searches = self.compiled(query)  # Algolia has no OR: one search per alternative
         fetched: dict[str, int] = {}
         for number, terms in enumerate(searches, start=1):
             page, ceiling = 0, None
@@ -135,7 +139,7 @@ class HackerNewsListener(Listener):
                 for hit in body.hits:
                     if hit.objectID not in fetched and mark.is_new(hit.objectID, hit.created_at_i):
                         mention = to_mention(hit)
-                        if query.matches(matched_text(mention, hit)):
+                        if query.accepts(Post.of(mention, matched_text(mention, hit))):
                             mentions.append(mention)
                     fetched[hit.objectID] = hit.created_at_i
                 done = not body.hits or body.page + 1 >= body.nbPages

@@ -28,7 +28,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.mention import Mention, Metrics
-from core.query import Query
+from core.query import Post, Query
 from listeners.base import Listener, Page, SourceSettings
 from listeners.meta_graph import GRAPH_URL, Edge, GraphApi, GraphSettings, page_token, unix
 from listeners.watermark import Watermark
@@ -169,8 +169,9 @@ class InstagramListener(Listener):
                 for item, parent in thread:
                     created = unix(item.timestamp)
                     new = item.id not in fetched and mark.is_new(item.id, created)
-                    if new and self._heard(item, media, query):
-                        found.append(to_mention(item, media, parent))
+                    mention = to_mention(item, media, parent)
+                    if new and self._heard(item, mention, media, query):
+                        found.append(mention)
                     fetched[item.id] = created
         return found
 
@@ -184,12 +185,12 @@ class InstagramListener(Listener):
         params = {"fields": ITEM_FIELDS, "limit": COMMENTS_PAGE}
         return [r for page in api.edge(f"/{comment.id}/replies", params, Reply) for r in page.data]
 
-    def _heard(self, item: Reply, media: Media, query: Query) -> bool:
+    def _heard(self, item: Reply, mention: Mention, media: Media, query: Query) -> bool:
         if not item.text or not item.text.strip():
             return False
         if media.username and item.username == media.username:
             return False  # the brand answering
-        return not self.settings.match_query or query.matches(item.text)
+        return not self.settings.match_query or query.accepts(Post.of(mention))
 
 
 def _counts(cursor: str | None) -> dict[str, int]:

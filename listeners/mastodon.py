@@ -40,12 +40,11 @@ from pydantic import (
 )
 
 from core.mention import Mention, Metrics
-from core.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word
-from core.query import fields as join_fields
+from core.query import And, Atom, Author, Handle, Hashtag, Not, Phrase, Post, Query, Word
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, read_model
-from listeners.query_syntax import alternatives
+from listeners.query_syntax import Syntax, alternatives, searches
 from listeners.text import html_to_text
 from listeners.watermark import MAX_SEEN, OVERLAP_SECONDS, Watermark
 
@@ -178,28 +177,31 @@ def to_mention(status: Status, instance: str) -> Mention:
 # ---- the query -------------------------------------------------------------------------------
 
 
-def _term(atom: Atom) -> str:
-    match atom:
-        case Word(text):
-            return text if _PLAIN.fullmatch(text) else f'"{text}"'
-        case Phrase(words):
-            return '"' + " ".join(words) + '"'
-        case Hashtag(tag):
-            return tag  # "#acme" is indexed as the word "acme"; the local check wants the '#'
-        case Handle(name):
-            return name
+def _from(atom: Atom) -> str | None:
+    """from: (Mastodon 4.2 full-text search) for a plain account name."""
+    ok = isinstance(atom, Author) and _PLAIN.fullmatch(atom.name) and "*" not in atom.name
+    return f"from:{atom.name}" if ok else None  # type: ignore[union-attr]
+
+
+# "#acme" is indexed as the word "acme" (hashtag and handle stay bare words); the local check
+# wants the '#'.
+MASTODON = Syntax(
+    word=lambda text: text if _PLAIN.fullmatch(text) else f'"{text}"',
+    fields={"author": _from},
+)
 
 
 def compile_mastodon(query: Query) -> list[str]:
     """Status search `q`s, one per alternative: Mastodon's search requires every plain term and
-    has no OR. Exclusions stay with `Query.matches`, so no search is narrower than the query."""
-    return [" ".join(dict.fromkeys(_term(a) for a in alt)) for alt in alternatives(query)]
+    has no OR. Exclusions stay with `Query.accepts`, so no search is narrower than the query."""
+    return searches(query, MASTODON)
 
 
 def _tag_of(alternative: tuple[Atom, ...]) -> str | None:
     """The hashtag whose timeline can hold this alternative's posts: its own #hashtag first,
     then a word, then a phrase written as one tag ("acme cloud" -> #acmecloud)."""
-    ranked = sorted(alternative, key=lambda a: [Hashtag, Word, Phrase, Handle].index(type(a)))
+    order = {Hashtag: 0, Word: 1, Phrase: 2, Handle: 3}
+    ranked = sorted(alternative, key=lambda a: order.get(type(a), len(order)))
     for atom in ranked:
         match atom:
             case Hashtag(tag):
@@ -218,7 +220,7 @@ def _tag_of(alternative: tuple[Atom, ...]) -> str | None:
 def timeline_tags(query: Query) -> list[str]:
     """Hashtags whose timelines cover the query; an alternative with no word that can be a tag
     (only @handles, say) is heard by status search alone."""
-    tags = (_tag_of(alt) for alt in alternatives(query))
+    tags = (_tag_of(alt) for alt in alternatives(query, MASTODON))
     return list(dict.fromkeys(t for t in tags if t))
 
 
@@ -395,7 +397,13 @@ class MastodonListener(Listener):
     display_name: ClassVar[str] = "Mastodon"
     Settings: ClassVar[type[SourceSettings]] = MastodonSettings
     default_base_url: ClassVar[str] = "https://mastodon.social"
+    syntax: ClassVar[Syntax | None] = MASTODON
     settings: MastodonSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        """Hashtag timelines read (`#tag`), then status searches when a token allows them."""
+        timelines = [f"#{tag} (timeline)" for tag in timeline_tags(query)]
+        return timelines + (compile_mastodon(query) if self._token() else [])
 
     def _token(self) -> str | None:
         """Optional: without it only hashtag timelines are read."""
@@ -469,7 +477,7 @@ class MastodonListener(Listener):
             if mention.native_id in heard:
                 continue
             heard.add(mention.native_id)
-            if query.matches(join_fields(mention.title, mention.text), mention.lang):
+            if query.accepts(Post.of(mention)):
                 mentions.append(mention)
         return mentions
 

@@ -14,15 +14,20 @@ the prefilter may only ever skip queries that could not have matched.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ahocorasick
 
-from core.query import And, Handle, Hashtag, Node, Not, Or, Phrase, Query, Word
+from core.query import And, Handle, Hashtag, Near, Node, Or, Phrase, Post, Query, Wildcard, Word
 
-# The folding Query.matches applies, so an anchor found here is found there.
-from core.query import _normalise as normalise
+
+def normalise(text: str) -> str:
+    """At least as loose as the exact check's folding (NFKC, then casefold), so a word the
+    check finds in a post is always found here too."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def anchors(node: Node) -> frozenset[str] | None:
@@ -38,18 +43,26 @@ def anchors(node: Node) -> frozenset[str] | None:
             return frozenset({"#" + normalise(tag)})
         case Handle(name):
             return frozenset({"@" + normalise(name)})
+        case Wildcard(pattern):
+            # The longest literal run between wildcards is in every word the pattern matches.
+            literal = max(re.split(r"[*?]", pattern), key=len)
+            return frozenset({normalise(literal)}) if literal else None
+        case Near(left, right):
+            return _cheapest([anchors(left), anchors(right)])
         case And(items):
-            # Any one item's anchors are necessary for the whole: take the most selective.
-            options = [a for item in items if (a := anchors(item)) is not None]
-            return min(options, key=_cost) if options else None
+            return _cheapest([anchors(item) for item in items])
         case Or(items):
             branches = [anchors(item) for item in items]
             if any(b is None for b in branches):
                 return None
             return frozenset().union(*branches)  # type: ignore[arg-type]
-        case Not():
-            return None
-    return None
+    return None  # an exclusion, or a field (title, author, site...) that need not be in the text
+
+
+def _cheapest(options: list[frozenset[str] | None]) -> frozenset[str] | None:
+    """Each option is necessary for the whole: take the most selective one known."""
+    known = [a for a in options if a]
+    return min(known, key=_cost) if known else None
 
 
 def _cost(option: frozenset[str]) -> tuple[int, int]:
@@ -96,14 +109,10 @@ class Matcher:
                 found.update(indexes)
         return found
 
-    def match(self, text: str, langs: Iterable[str | None] = (None,)) -> list[str]:
-        """Queries matching `text`; a post in several languages passes `lang:` on any of them."""
-        hits = self.candidates(normalise(text))
+    def match(self, post: Post, langs: Iterable[str | None] = (None,)) -> list[str]:
+        """Queries accepting `post`; a post in several languages passes `lang:` on any of them."""
+        hits = self.candidates(normalise(post.text))
         if not hits:
             return []
-        languages = list(langs) or [None]
-        return [
-            self.names[i]
-            for i in sorted(hits)
-            if any(self.queries[i].matches(text, lang) for lang in languages)
-        ]
+        posts = [replace(post, lang=lang) if lang else post for lang in langs] or [post]
+        return [self.names[i] for i in sorted(hits) if any(map(self.queries[i].accepts, posts))]

@@ -20,11 +20,12 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.mention import Mention, Metrics
+from core.query import Post as Matched
 from core.query import Query, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, MalformedResponse, NotConfigured
 from listeners.http import HttpClient, read_model
-from listeners.query_syntax import to_reddit
+from listeners.query_syntax import REDDIT, Syntax, to_reddit
 from listeners.watermark import Watermark
 
 SITE_URL = "https://www.reddit.com"
@@ -134,7 +135,11 @@ class RedditListener(Listener):
     display_name: ClassVar[str] = "Reddit"
     Settings: ClassVar[type[SourceSettings]] = RedditSettings
     default_base_url: ClassVar[str] = SITE_URL
+    syntax: ClassVar[Syntax | None] = REDDIT
     settings: RedditSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        return [to_reddit(query)]
 
     def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
         super().__init__(settings, http, env)
@@ -188,8 +193,11 @@ class RedditListener(Listener):
                     reached_old = True
                     continue
                 is_new = post.name not in fetched and mark.is_new(post.name, created)
-                if is_new and query.matches(fields(post.title, post.selftext, post.url)):
-                    mentions.append(to_mention(post))
+                if is_new:
+                    mention = to_mention(post)
+                    text = fields(post.title, post.selftext, post.url)
+                    if query.accepts(Matched.of(mention, text)):
+                        mentions.append(mention)
                 fetched[post.name] = created
             following = listing.data.after
             done = reached_old or not listing.data.children or following in (None, after)

@@ -25,10 +25,10 @@ import httpx
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from core.mention import Mention
-from core.query import Query, fields
+from core.query import Post, Query, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import ListenerError, MalformedResponse, first_of
-from listeners.query_syntax import to_google_news
+from listeners.query_syntax import GOOGLE_NEWS, Syntax, to_google_news
 from listeners.text import html_to_text
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,12 @@ class RssListener(Listener):
     display_name: ClassVar[str] = "RSS"
     Settings: ClassVar[type[SourceSettings]] = RssSettings
     default_base_url: ClassVar[str] = GOOGLE_NEWS_URL
+    syntax: ClassVar[Syntax | None] = GOOGLE_NEWS
     settings: RssSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        """The Google News search; the configured feeds are read whole and checked locally."""
+        return [to_google_news(query)] if self.settings.google_news else []
 
     def google_news_url(self, query: Query) -> str:
         params = {"q": to_google_news(query), **GOOGLE_NEWS_EDITION}
@@ -156,7 +161,7 @@ class RssListener(Listener):
             ids.append(mention.native_id)
             if mention.native_id in seen:
                 continue
-            if query.matches(fields(mention.title, mention.text, mention.url), mention.lang):
+            if query.accepts(Post.of(mention, fields(mention.title, mention.text, mention.url))):
                 mentions.append(mention)
         current = set(ids)
         carried = [i for i in (state.seen if state else []) if i not in current]

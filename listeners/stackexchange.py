@@ -29,11 +29,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.mention import Mention, Metrics
-from core.query import Query, fields, words
+from core.query import Post, Query, fields, words
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, RateLimited
 from listeners.http import Budget, read_model
-from listeners.query_syntax import alternatives
+from listeners.query_syntax import Syntax, alternatives
 from listeners.text import html_to_text
 from listeners.watermark import Watermark
 
@@ -181,10 +181,13 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
 # ---- query and mentions ----------------------------------------------------------------------
 
 
+STACKEXCHANGE = Syntax()  # words only: no field the search API reads from `q`
+
+
 def compile_stackexchange(query: Query) -> list[str]:
     """One search per alternative: the API has no OR, and how `q`, `title` and `body` treat
     quotes and '-' is undocumented, so phrases go as their words and exclusions stay local."""
-    return [" ".join(words(alt)) for alt in alternatives(query)]
+    return list(dict.fromkeys(" ".join(words(alt)) for alt in alternatives(query, STACKEXCHANGE)))
 
 
 def to_mention(question: Question, site: str) -> Mention:
@@ -239,7 +242,11 @@ class StackExchangeListener(Listener):
     display_name: ClassVar[str] = "Stack Exchange"
     Settings: ClassVar[type[SourceSettings]] = StackExchangeSettings
     default_base_url: ClassVar[str] = "https://api.stackexchange.com"
+    syntax: ClassVar[Syntax | None] = STACKEXCHANGE
     settings: StackExchangeSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        return compile_stackexchange(query)
 
     def search(self, query: Query, cursor: str | None) -> Iterator[Page]:
         """Newest first, site by site. A site's watermark moves on the page that finishes it,
@@ -261,7 +268,7 @@ class StackExchangeListener(Listener):
                         if qid not in fetched and mark.is_new(qid, created):
                             mention = to_mention(question, site)
                             text = matched_text(mention, question, self.settings.search_in)
-                            if query.matches(text):
+                            if query.accepts(Post.of(mention, text)):
                                 mentions.append(mention)
                         fetched[qid] = created
                     done = self._last_page(body, page, mark)

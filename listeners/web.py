@@ -61,7 +61,7 @@ from pydantic import (
 from core.durations import parse_duration
 from core.http import USER_AGENT
 from core.mention import Mention
-from core.query import Query, fields
+from core.query import Post, Query, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, MalformedResponse, RateLimited, first_of
 from listeners.http import DEFAULT_RATE_LIMIT_WAIT, wait_until
@@ -567,8 +567,9 @@ class WebListener(Listener):
                 dates.append(when)
             if native_id in seen or (previous.since and when and when < previous.since):
                 continue
-            if query.matches(fields(item.title, item.text, item.link)):
-                mentions.append(to_mention(site, item, native_id, when, now))
+            mention = to_mention(site, item, native_id, when, now)
+            if query.accepts(Post.of(mention, fields(item.title, item.text, item.link))):
+                mentions.append(mention)
         if crawl.done.pages and not crawl.items:
             log.warning(
                 "web site %r: the item selector %r matched nothing on %d page(s)",

@@ -33,11 +33,11 @@ import tweepy
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from core.mention import Mention, Metrics
-from core.query import And, Node, Not, Or, Query, QueryError, fields
+from core.query import And, Atom, Author, Kind, Node, Not, Or, Post, Query, QueryError, Site, Url
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, HttpClient, read_model
-from listeners.query_syntax import Syntax, render
+from listeners.query_syntax import Syntax, render, render_node, searchable
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +217,8 @@ def to_mention(tweet: Tweet, author: User | None) -> Mention:
     )
 
 
-def matches(query: Query, tweet: Tweet) -> bool:
-    return query.matches(fields(full_text(tweet)), language(tweet))
+def matches(query: Query, tweet: Tweet, author: User | None = None) -> bool:
+    return query.accepts(Post.of(to_mention(tweet, author)))
 
 
 # ---- the query -------------------------------------------------------------------------------
@@ -239,8 +239,39 @@ def _x_handle(name: str) -> str:
     return f"@{name}" if _X_USERNAME.fullmatch(name) else f'"{name}"'
 
 
+def _x_from(atom: Atom) -> str | None:
+    """from:name for an X username; other authors (a display name, a pattern) stay local."""
+    ok = isinstance(atom, Author) and _X_USERNAME.fullmatch(atom.name)
+    return f"from:{atom.name}" if ok else None  # type: ignore[union-attr]
+
+
+def _x_url(atom: Atom) -> str | None:
+    """url: matches the links a post carries (expanded), by token: a domain or a path."""
+    match atom:
+        case Site(domain):
+            return f'url:"{domain}"'
+        case Url(fragment) if '"' not in fragment and not any(c.isspace() for c in fragment):
+            return f'url:"{fragment}"'
+    return None
+
+
+def _x_kind(atom: Atom) -> str | None:
+    """Only replies and posts differ on X (nothing there is a comment)."""
+    if not isinstance(atom, Kind):
+        return None
+    kinds = set(atom.kinds) - {"comment"}
+    if kinds == {"reply"}:
+        return "is:reply"
+    return "-is:reply" if kinds == {"post"} else None
+
+
 # No `lang` here: compile_x appends it to every part of a split query.
-X_SYNTAX = Syntax(word=_x_word, hashtag=_x_hashtag, handle=_x_handle)
+X_SYNTAX = Syntax(
+    word=_x_word,
+    hashtag=_x_hashtag,
+    handle=_x_handle,
+    fields={"author": _x_from, "links": _x_url, "domain": _x_url, "url": _x_url, "type": _x_kind},
+)
 
 
 def compile_x(
@@ -258,7 +289,7 @@ def compile_x(
     # by a suffix is parenthesised, and the budget keeps room for that.
     budget = max_length - len(suffix) - (2 if suffix else 0)
     searches = []
-    for node in _fit(query.expr, budget):
+    for node in _fit(searchable(query, X_SYNTAX), budget):
         text = _x(node)
         if len(text) > budget:
             raise QueryError(
@@ -297,18 +328,27 @@ def _fit(node: Node, budget: int) -> list[Node]:
             return [node]
 
 
+def _in(node: Node, inside: type) -> int:
+    """How long the node is written inside an OR or an AND (a group gains parentheses)."""
+    return len(render_node(node, X_SYNTAX, inside) or "")
+
+
 def _pack(alternatives: Sequence[Node], budget: int) -> list[Node]:
-    """OR alternatives in order, as many per search as fit."""
+    """OR alternatives in order, as many per search as fit; lengths are added up as they go,
+    so 4,000 alternatives cost 4,000 renderings, not 4,000 squared."""
     parts: list[Node] = []
     group: list[Node] = []
+    widths = 0  # the group's alternatives as written inside the OR
     for alt in alternatives:
         if len(_x(alt)) > budget:
             parts.extend(_fit(alt, budget))
             continue
-        if group and len(_x(_any([*group, alt]))) > budget:
+        width = _in(alt, Or)
+        if group and widths + width + len(" OR ") * len(group) > budget:
             parts.append(_any(group))
-            group = []
+            group, widths = [], 0
         group.append(alt)
+        widths += width
     if group:
         parts.append(_any(group))
     return parts
@@ -334,11 +374,21 @@ def _split_and(items: Sequence[Node], budget: int) -> list[Node]:
 
 
 def _widen(items: Sequence[Node], budget: int) -> list[Node]:
-    """One term fewer (the longest exclusion, else the longest other term): the search gets
-    wider, never narrower, and the local check still applies the whole query."""
-    exclusions = [i for i in items if isinstance(i, Not)]
-    victim = max(exclusions or items, key=lambda i: len(_x(i)))
-    return _fit(_all([i for i in items if i is not victim]), budget)
+    """Terms fewer (the longest exclusions, then the longest other terms) until the rest fits
+    or has an OR worth splitting: the search gets wider, never narrower, and the local check
+    still applies the whole query. Lengths are kept as sums, so a long AND costs n log n."""
+    lengths = {i: _in(i, And) for i in items}
+    victims = sorted(items, key=lambda i: (not isinstance(i, Not), -lengths[i]))
+    groups = sorted((i for i in items if isinstance(i, Or)), key=lambda i: -lengths[i])
+    gone: set[Node] = set()
+    total = sum(lengths.values()) + len(items) - 1
+    for victim in victims:
+        gone.add(victim)
+        total -= lengths[victim] + 1
+        widest = next((g for g in groups if g not in gone), None)
+        if total <= budget or (widest is not None and budget - (total - lengths[widest]) > 5):
+            break
+    return _fit(_all([i for i in items if i not in gone]), budget)
 
 
 # ---- the cursor ------------------------------------------------------------------------------
@@ -498,6 +548,7 @@ class XListener(Listener):
     display_name: ClassVar[str] = "X"
     Settings: ClassVar[type[SourceSettings]] = XSettings
     default_base_url: ClassVar[str] = "https://api.x.com"
+    syntax: ClassVar[Syntax | None] = X_SYNTAX
     settings: XSettings
 
     def search(self, query: Query, cursor: str | None) -> Iterator[Page]:
@@ -522,8 +573,8 @@ class XListener(Listener):
                     if tweet.id in seen or old:
                         continue
                     seen.add(tweet.id)
-                    if matches(query, tweet):
-                        author = users.get(tweet.author_id) if tweet.author_id else None
+                    author = users.get(tweet.author_id) if tweet.author_id else None
+                    if matches(query, tweet, author):
                         mentions.append(to_mention(tweet, author))
                 # A first poll reads one page per search: listening starts now.
                 done = body.meta.next_token is None or first_poll

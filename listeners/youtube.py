@@ -41,11 +41,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.mention import Mention, Metrics
-from core.query import And, Atom, Handle, Hashtag, Not, Phrase, Query, Word, fields
+from core.query import And, Atom, Handle, Hashtag, Not, Phrase, Post, Query, Word, fields
 from listeners.base import Listener, Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget, HttpClient, read_model
-from listeners.query_syntax import alternatives
+from listeners.query_syntax import Syntax, alternatives, searchable
 from listeners.watermark import Watermark
 
 log = logging.getLogger(__name__)
@@ -272,6 +272,9 @@ class ItemList(BaseModel):
 # ---- query and mentions ----------------------------------------------------------------------
 
 
+YOUTUBE = Syntax()  # words, phrases, | and -; no field operators in `q`
+
+
 def _term(atom: Atom) -> str:
     """Tags and handles as bare words: YouTube's search reads '#acme' as 'acme' anyway, and
     the local check restores the difference."""
@@ -284,6 +287,7 @@ def _term(atom: Atom) -> str:
             return tag
         case Handle(name):
             return name
+    raise ValueError(f"{atom!r} is not searchable on YouTube")
 
 
 def _specific(alt: tuple[Atom, ...]) -> Atom:
@@ -296,16 +300,17 @@ def compile_youtube(query: Query) -> str:
     grouping: so one alternative is sent whole, several as `x|y` with one atom each (dropping
     the rest of each alternative widens the search), and only top-level exclusions of single
     words go along. One search, because each one costs 100 units."""
-    alts = alternatives(query)
+    alts = alternatives(query, YOUTUBE)
     if len(alts) == 1:
         body = " ".join(dict.fromkeys(_term(a) for a in alts[0]))
     else:
         body = "|".join(dict.fromkeys(_term(_specific(alt)) for alt in alts))
     exclusions: list[str] = []
-    if isinstance(query.expr, And):
+    widest = searchable(query, YOUTUBE)  # no exclusion of a wider term (-{Apple}, -plug*)
+    if isinstance(widest, And):
         exclusions = [
             "-" + _term(item.item)
-            for item in query.expr.items
+            for item in widest.items
             if isinstance(item, Not) and isinstance(item.item, (Word, Hashtag, Handle))
         ]
     return " ".join([body, *dict.fromkeys(exclusions)])
@@ -527,7 +532,11 @@ class YouTubeListener(Listener):
     display_name: ClassVar[str] = "YouTube"
     Settings: ClassVar[type[SourceSettings]] = YouTubeSettings
     default_base_url: ClassVar[str] = "https://www.googleapis.com/youtube/v3"
+    syntax: ClassVar[Syntax | None] = YOUTUBE
     settings: YouTubeSettings
+
+    def compiled(self, query: Query) -> list[str]:
+        return [compile_youtube(query)]
 
     def __init__(self, settings: SourceSettings, http: HttpClient, env: Mapping[str, str]) -> None:
         super().__init__(settings, http, env)
@@ -622,13 +631,16 @@ class YouTubeListener(Listener):
             created = unix(comment.snippet.publishedAt)
             new = comment.id not in fetched and mark.is_new(comment.id, created)
             fetched[comment.id] = created
-            if not new or comment.id in walk.heard or not self._heard(thread, walk.query, channel):
+            if not new or comment.id in walk.heard:
+                continue
+            mention = comment_mention(thread)
+            if not self._heard(thread, mention, walk.query, channel):
                 continue
             walk.heard.add(comment.id)
-            found.append(comment_mention(thread))
+            found.append(mention)
         return found
 
-    def _heard(self, thread: Thread, query: Query, channel: bool) -> bool:
+    def _heard(self, thread: Thread, mention: Mention, query: Query, channel: bool) -> bool:
         text = comment_text(thread)
         if not text:
             return False
@@ -637,7 +649,7 @@ class YouTubeListener(Listener):
             return False  # the brand's own comment
         if channel and not self.settings.match_query:
             return True
-        return query.matches(text)
+        return query.accepts(Post.of(mention, text))
 
     def _videos(self, state: State, found: dict[str, int], walk: _Walk) -> Iterator[list[Mention]]:
         """Newest videos matching the query: one search page on a first run, else back to the
@@ -675,10 +687,11 @@ class YouTubeListener(Listener):
         mentions = []
         for video in videos:
             s = video.snippet
-            lang = s.defaultLanguage or s.defaultAudioLanguage
-            if not walk.query.matches(fields(s.title, s.description, " ".join(s.tags)), lang):
+            mention = video_mention(video)
+            text = fields(s.title, s.description, " ".join(s.tags))
+            if not walk.query.accepts(Post.of(mention, text)):
                 continue
-            mentions.append(video_mention(video))
+            mentions.append(mention)
             walk.heard.add(video.id)
             if s.channelId != self.settings.channel_id:  # the channel's listing covers its own
                 state.videos.setdefault(video.id, Watched(unix(s.publishedAt)))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from alerts.handoff import HandoffReport, deliver_handoffs, queue_handoffs
 from alerts.outbox import DeliveryReport, deliver_due
@@ -22,6 +22,7 @@ from core.triage import Triage, TriageInput
 from listeners.base import Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited, Runaway
 from listeners.http import Budget, Poll, polling
+from listenpost.about import about_reasons, keep_about
 from listenpost.runtime import Runtime
 from listenpost.settings_brands import brand_topics, silent_brands
 from storage import DatabaseUnavailable
@@ -85,6 +86,9 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
         return result
     listener = rt.listeners[source]
     query = rt.brand(brand).parsed
+    if not query.hears(source):
+        log.debug("%s/%s skipped: the query's network: rules it out", brand, source)
+        return result
     disabled_until: datetime | None = None
     limits = listener.settings
     try:
@@ -92,6 +96,8 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
             cursors: set[str] = set()
             for page in listener.search(query, cursor):
                 _within_bounds(page, result.pages, cursors, bounds, limits, source)
+                if query.about is not None:  # the one operator listeners cannot decide
+                    page = Page(keep_about(rt.embedder, brand, query, page.mentions), page.cursor)
                 result.new += len(save_page(rt, brand, source, page))
                 result.pages += 1
                 if rt.stopping.is_set():
@@ -254,7 +260,10 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
             for m, i, t in zip(pending, items, results, strict=True)
         ]
         rt.store.save_triage(
-            [(m.id, overridden(t, said.get(m.id))) for m, t in zip(pending, results, strict=True)]
+            [
+                (m.id, overridden(_with_about(t, m.raw, m.brands), said.get(m.id)))
+                for m, t in zip(pending, results, strict=True)
+            ]
         )
         done += len(pending)
     return done
@@ -289,6 +298,12 @@ def unless_noise(model: RelevanceModel, brands: list[str], text: str, verdict: T
                            "similarity": noise.similarity},
         },
     )
+
+
+def _with_about(t: Triage, raw: dict[str, Any], brands: Iterable[str]) -> Triage:
+    """The about: scores that kept the mention, first among its reasons."""
+    said = about_reasons(raw, brands)
+    return replace(t, reasons=[*said, *t.reasons]) if said else t
 
 
 def _brand_terms(rt: Runtime, brands: Iterable[str]) -> list[str]:

@@ -20,10 +20,12 @@ from listenpost.config import BrandSettings, Settings
 from storage import Store
 
 if TYPE_CHECKING:
+    from classifiers.embedder import Embedder
     from classifiers.relevance import RelevanceModel
     from classifiers.triager import Triager
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class Runtime:
@@ -60,6 +62,13 @@ class Runtime:
             sentiment_model=classifier.sentiment_model,
             rules=build_rules(classifier.rules),
         )
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """Loaded only when a brand's query uses about:"…"."""
+        from classifiers.embedder import Embedder
+
+        return Embedder()
 
     def brand(self, name: str) -> BrandSettings:
         return next(b for b in self.settings.brands if b.name == name)

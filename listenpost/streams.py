@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.mention import Mention
-from core.query import Query
+from core.query import Post, Query
 from listeners import registry
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.matching import Matcher
@@ -134,7 +134,7 @@ class StreamTask(threading.Thread):
         matched: dict[str, list[Mention]] = {}
         hits = 0
         for heard in batch.posts:
-            brands = self.matcher.match(heard.text, heard.langs)
+            brands = self.matcher.match(Post.of(heard.mention, heard.text), heard.langs)
             hits += bool(brands)
             for brand in brands:
                 matched.setdefault(brand, []).append(heard.mention)

@@ -28,6 +28,7 @@ class StoredMention:
     duplicate_of: int | None = None
     repost_of: str | None = None
     triage: Triage | None = None
+    raw: dict[str, Any] = field(default_factory=dict)  # the network's own fields (Mention.raw)
 
 
 @dataclass(frozen=True, slots=True)

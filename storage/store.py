@@ -332,6 +332,7 @@ class Store:
                 duplicate_of=r.duplicate_of,
                 repost_of=r.repost_of,
                 triage=triaged.get(r.id),
+                raw=r.raw or {},
             )
             for i in ids
             if (r := rows.get(i)) is not None

@@ -64,8 +64,10 @@ def register(app: typer.Typer) -> None:
     def cases_command(
         status: Annotated[
             str,
-            typer.Option(help="open (default: open, acknowledged, assigned), assigned, "
-                         "acknowledged, resolved, not_relevant, breached or all."),
+            typer.Option(
+                help="open (default: open, acknowledged, assigned), assigned, "
+                "acknowledged, resolved, not_relevant, breached or all."
+            ),
         ] = "open",
         assignee: Annotated[
             str | None, typer.Option(help="Only cases assigned to this Slack user id.")
@@ -92,8 +94,11 @@ def register(app: typer.Typer) -> None:
     def export_command(
         csv_out: Annotated[
             str,
-            typer.Option("--csv", metavar="FILE|-", help="Write the case log as CSV here (- for "
-                         "standard output)."),
+            typer.Option(
+                "--csv",
+                metavar="FILE|-",
+                help="Write the case log as CSV here (- for standard output).",
+            ),
         ],
     ) -> None:
         """The whole case log as CSV: date, author, network, text, category, status, assignee,

@@ -103,5 +103,3 @@ def _mention_json(m: StoredMention) -> dict[str, Any]:
         "model_version": t.model_version if t else None,
         "relevant": t.relevant if t else None,  # False: muted by a rule or labelled so
     }
-
-

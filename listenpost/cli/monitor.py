@@ -212,5 +212,3 @@ def _next_run(state: SourceState | None, interval: timedelta) -> str:
     if state.disabled_until and (due is None or state.disabled_until > due):
         return f"{_when(state.disabled_until)} (paused)"
     return _when(due)
-
-

@@ -36,9 +36,7 @@ def _who(by: str | None) -> str:
 
 def label(
     mention_id: Annotated[int, typer.Argument(help="Mention id (shown in alerts and `mentions`).")],
-    sentiment: Annotated[
-        str | None, typer.Option(help="negative, neutral or positive.")
-    ] = None,
+    sentiment: Annotated[str | None, typer.Option(help="negative, neutral or positive.")] = None,
     urgency: Annotated[str | None, typer.Option(help="low, medium, high or critical.")] = None,
     category: Annotated[
         str | None,
@@ -54,6 +52,7 @@ def label(
 ) -> None:
     """Correct triage for one mention; the label beats the model from now on and joins retrain."""
     from storage.labels import add_label
+
     said: list[tuple[str, object]] = []
     if not_relevant and relevant:
         raise common.error("choose --relevant or --not-relevant, not both")
@@ -130,8 +129,11 @@ def evaluation_json(result: Evaluation, rate: float, extra: Mapping[str, Any]) -
             }
             for label, s in result.per_class.items()
         },
-        **({"confusion": result.confusion, "labels": list(result.labels)}
-           if result.confusion else {}),
+        **(
+            {"confusion": result.confusion, "labels": list(result.labels)}
+            if result.confusion
+            else {}
+        ),
         **extra,
     }
 
@@ -152,8 +154,12 @@ def print_evaluation(console: Console, result: Evaluation, rate: float, version:
         per.add_column(name, justify="left" if name == "class" else "right")
     for label, s in result.per_class.items():
         per.add_row(
-            label, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}",
-            str(s.support), str(s.predicted),
+            label,
+            f"{s.precision:.3f}",
+            f"{s.recall:.3f}",
+            f"{s.f1:.3f}",
+            str(s.support),
+            str(s.predicted),
         )
     console.print(per)
     exact = "exact-set accuracy" if result.task == "category" else "accuracy"
@@ -172,6 +178,7 @@ def eval_command(
 ) -> None:
     """Score triage on a labelled file: confusion matrix, per-class figures and throughput."""
     from classifiers.training.evaluate import TASKS, EvalFileError, read_eval_file
+
     if task not in TASKS:
         raise common.error(f"unknown task {task!r}; use {', '.join(TASKS)}")
     try:
@@ -367,4 +374,3 @@ def register(app: typer.Typer) -> None:
     app.command("label")(label)
     app.command("eval")(eval_command)
     app.command("retrain")(retrain_command)
-

@@ -75,9 +75,7 @@ def command(app: SlackApp, fields: dict[str, str]) -> httpx.Response:
 
 
 def elements(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {
-        e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]
-    }
+    return {e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
 
 
 def last_update(slack: FakeSlack, n: int = 1) -> dict[str, Any]:
@@ -89,8 +87,12 @@ def test_acknowledge_updates_the_same_message_and_the_case(
     app: SlackApp, store: Store, slack: FakeSlack
 ) -> None:
     posted = post_alert(store, slack)
-    payload = block_actions(button(posted.message["blocks"], r.ACKNOWLEDGE), posted.message,
-                            slack.response_url(), user="U0ANA")
+    payload = block_actions(
+        button(posted.message["blocks"], r.ACKNOWLEDGE),
+        posted.message,
+        slack.response_url(),
+        user="U0ANA",
+    )
 
     response = click(app, payload)
     assert response.status_code == 200
@@ -189,8 +191,12 @@ def test_mute_author_stores_a_mute_for_that_network(
     posted = post_alert(store, slack, author="Troll42")
     mute_button = elements(posted.message["blocks"])[r.MUTE_AUTHOR]
     assert mute_button["confirm"]["confirm"]["text"] == "Mute"  # Slack asks before muting
-    click(app, block_actions(button(posted.message["blocks"], r.MUTE_AUTHOR), posted.message,
-                             slack.response_url()))
+    click(
+        app,
+        block_actions(
+            button(posted.message["blocks"], r.MUTE_AUTHOR), posted.message, slack.response_url()
+        ),
+    )
 
     last_update(slack)
     (mute,) = active_mutes(store, posted_now())
@@ -201,8 +207,12 @@ def test_every_message_of_the_mention_is_updated(
     app: SlackApp, store: Store, slack: FakeSlack
 ) -> None:
     posted = post_alert(store, slack, routes=(("support", "#support"), ("execs", "#execs")))
-    click(app, block_actions(button(posted.message["blocks"], r.RESOLVE), posted.message,
-                             slack.response_url()))
+    click(
+        app,
+        block_actions(
+            button(posted.message["blocks"], r.RESOLVE), posted.message, slack.response_url()
+        ),
+    )
 
     eventually(lambda: len(slack.updates) == 2)
     updated = {(u["channel"], u["ts"]) for u in slack.updates}
@@ -215,8 +225,7 @@ def test_a_click_on_a_closed_case_tells_the_user_and_changes_nothing(
 ) -> None:
     posted = post_alert(store, slack)
     stale_blocks = posted.message["blocks"]
-    click(app, block_actions(button(stale_blocks, r.RESOLVE), posted.message,
-                             slack.response_url()))
+    click(app, block_actions(button(stale_blocks, r.RESOLVE), posted.message, slack.response_url()))
     last_update(slack)
 
     # Another person still sees the old message and clicks Acknowledge on it.
@@ -234,8 +243,12 @@ def test_escalate_posts_to_the_routes_escalation_channel_once(
     app: SlackApp, store: Store, slack: FakeSlack
 ) -> None:
     posted = post_alert(store, slack)
-    payload = block_actions(button(posted.message["blocks"], r.ESCALATE), posted.message,
-                            slack.response_url(), user="U0ANA")
+    payload = block_actions(
+        button(posted.message["blocks"], r.ESCALATE),
+        posted.message,
+        slack.response_url(),
+        user="U0ANA",
+    )
     click(app, payload)
 
     update = last_update(slack)
@@ -259,8 +272,12 @@ def test_escalate_pings_a_user_group_in_the_alerts_channel(
     app: SlackApp, store: Store, slack: FakeSlack
 ) -> None:
     posted = post_alert(store, slack, routes=(("pager", "#brand-alerts"),))
-    click(app, block_actions(button(posted.message["blocks"], r.ESCALATE), posted.message,
-                             slack.response_url()))
+    click(
+        app,
+        block_actions(
+            button(posted.message["blocks"], r.ESCALATE), posted.message, slack.response_url()
+        ),
+    )
     note = eventually(lambda: slack.messages[1:])[0]
     assert note["channel"] == posted.message["channel_id"]
     assert note["text"].startswith("<!subteam^S0123ABCD|@oncall> 📣 Escalated by <@U0ANA>")
@@ -270,8 +287,12 @@ def test_escalate_without_a_target_says_nobody_was_notified(
     app: SlackApp, store: Store, slack: FakeSlack
 ) -> None:
     posted = post_alert(store, slack, routes=(("quiet", "#brand-alerts"),))
-    click(app, block_actions(button(posted.message["blocks"], r.ESCALATE), posted.message,
-                             slack.response_url()))
+    click(
+        app,
+        block_actions(
+            button(posted.message["blocks"], r.ESCALATE), posted.message, slack.response_url()
+        ),
+    )
     (reply,) = eventually(lambda: slack.responses)
     assert "Route _quiet_ has no `escalate_to`, so nobody else was notified." in reply["text"]
     assert len(slack.messages) == 1
@@ -305,8 +326,9 @@ def test_unverified_requests_are_refused_and_change_nothing(
     app: SlackApp, store: Store, slack: FakeSlack, signing: dict[str, Any]
 ) -> None:
     posted = post_alert(store, slack)
-    payload = block_actions(button(posted.message["blocks"], r.RESOLVE), posted.message,
-                            slack.response_url())
+    payload = block_actions(
+        button(posted.message["blocks"], r.RESOLVE), posted.message, slack.response_url()
+    )
 
     response = click(app, payload, **signing)
 

@@ -16,10 +16,14 @@ from tests.alerts.factories import stored, triage
 
 TEMPLATES = [
     SavedReply(name="Generic", text="Thanks {author}, we are looking into it."),
-    SavedReply(name="Outage (fr)", text="Désolés {author} !", categories=["outage"],
-               languages=["FR"]),
-    SavedReply(name="Outage", text="Hi {author}, {brand} status: https://status.acme.example",
-               categories=["outage", "availability"]),
+    SavedReply(
+        name="Outage (fr)", text="Désolés {author} !", categories=["outage"], languages=["FR"]
+    ),
+    SavedReply(
+        name="Outage",
+        text="Hi {author}, {brand} status: https://status.acme.example",
+        categories=["outage", "availability"],
+    ),
     SavedReply(name="Billing", text="Billing will DM you.", categories=["billing"]),
 ]
 

@@ -51,8 +51,12 @@ def test_click_envelope_is_acked_by_id_and_updates_the_alert(
     app: SlackApp, store: Store, slack: FakeSlack, socket_mode: FakeSocketMode
 ) -> None:
     posted = post_alert(store, slack)
-    payload = block_actions(button(posted.message["blocks"], r.RESOLVE), posted.message,
-                            slack.response_url(), user="U0ANA")
+    payload = block_actions(
+        button(posted.message["blocks"], r.RESOLVE),
+        posted.message,
+        slack.response_url(),
+        user="U0ANA",
+    )
 
     envelope_id = socket_mode.deliver("interactive", payload)
 
@@ -97,11 +101,18 @@ def test_view_post_clicks_are_acknowledged_too(
 ) -> None:
     posted = post_alert(store, slack)
     link = next(
-        e for b in posted.message["blocks"] if b["type"] == "actions" for e in b["elements"]
+        e
+        for b in posted.message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
         if e["action_id"] == r.VIEW_POST
     )
-    action = {"type": "button", "action_id": r.VIEW_POST, "block_id": f"case:{posted.mention_id}",
-              "text": link["text"]}
+    action = {
+        "type": "button",
+        "action_id": r.VIEW_POST,
+        "block_id": f"case:{posted.mention_id}",
+        "text": link["text"],
+    }
     envelope_id = socket_mode.deliver(
         "interactive", block_actions(action, posted.message, slack.response_url())
     )

@@ -49,9 +49,7 @@ def test_a_burst_sends_the_first_alerts_then_one_message_with_the_rest_in_its_th
     assert group["text"].startswith("🔁 7 more like this — Acme · outage")
     (listing,) = slack.thread(group["ts"])
     lines = [b["text"]["text"] for b in listing["blocks"]]
-    assert [line.split("(#")[1].split(")")[0] for line in lines] == [
-        str(n) for n in range(6, 13)
-    ]
+    assert [line.split("(#")[1].split(")")[0] for line in lines] == [str(n) for n in range(6, 13)]
     assert store.delivered_count() == 13  # every alert accounted for, none sent twice
 
 

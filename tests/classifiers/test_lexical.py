@@ -41,7 +41,15 @@ def test_features_are_the_same_in_every_process() -> None:
 
 def test_handles_and_links_become_placeholders() -> None:
     assert lexical.tokens("@Acme your app is DOWN!! https://status.acme.io/x") == [
-        "@", "user", "your", "app", "is", "down", "!", "!", "httpurl",
+        "@",
+        "user",
+        "your",
+        "app",
+        "is",
+        "down",
+        "!",
+        "!",
+        "httpurl",
     ]
     assert lexical.features("@bob hi") == lexical.features("@alice hi")
 

@@ -40,7 +40,10 @@ def test_shipped_model_is_small_and_runs_without_torch_or_network() -> None:
         "print(m.predict(['I love it']).sentiment.argmax(), 'torch' in sys.modules)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.stdout.split() == ["2", "False"]

@@ -36,10 +36,12 @@ def write_data(root: Path, per_class: int = 30) -> Path:
             rnd.shuffle(picked)
             rows.append(f"{' '.join(picked)} {i}\t{label}")
     _tsv(root / "sentiment" / "semeval_train.tsv", "text\tlabel", rows)
-    complaints = [f"{' '.join(rnd.sample(WORDS['negative'], 2))} my {i}\tcomplaint\tretail"
-                  for i in range(20)]
-    complaints += [f"{' '.join(rnd.sample(WORDS['neutral'], 2))} {i}\tnot_complaint\tother"
-                   for i in range(20)]
+    complaints = [
+        f"{' '.join(rnd.sample(WORDS['negative'], 2))} my {i}\tcomplaint\tretail" for i in range(20)
+    ]
+    complaints += [
+        f"{' '.join(rnd.sample(WORDS['neutral'], 2))} {i}\tnot_complaint\tother" for i in range(20)
+    ]
     _tsv(root / "complaints" / "complaints_train.tsv", "text\tlabel\tdomain", complaints)
     crisis = []
     for i in range(40):
@@ -78,7 +80,8 @@ def test_card_records_data_and_held_out_figures(trained: train.TrainResult) -> N
     card = json.loads((trained.out_dir / "model.json").read_text())
     assert card["heldout"]["sentiment"]["n"] == 9  # 10 % of each class, never trained on
     assert card["heldout"]["sentiment"]["macro_recall"] == round(
-        trained.heldout.sentiment.macro_recall, 4  # type: ignore[union-attr]
+        trained.heldout.sentiment.macro_recall,
+        4,  # type: ignore[union-attr]
     )
     assert set(card["training"]["sources_sha256"]) == {
         "sentiment/semeval_train.tsv",
@@ -145,8 +148,22 @@ def test_cli_trains_and_reports_or_explains_missing_data(
     tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = write_data(tmp_path / "data")
-    argv = ["--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--layers", "1",
-            "--ffn", "32", "--base-model", str(tiny_model_dir), "--quiet", "--no-distill"]
+    argv = [
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "m"),
+        "--epochs",
+        "1",
+        "--layers",
+        "1",
+        "--ffn",
+        "32",
+        "--base-model",
+        str(tiny_model_dir),
+        "--quiet",
+        "--no-distill",
+    ]
     assert train.main(argv) == 0
     printed = capsys.readouterr().out
     assert "sentiment" in printed and "macro recall" in printed
@@ -154,16 +171,18 @@ def test_cli_trains_and_reports_or_explains_missing_data(
     assert (card["layers"], card["ffn"], card["name"]) == (1, 32, "minilm-l1-ffn32-triage")
     assert "distilled" not in card["training"]  # labels only, as asked
     assert not (tmp_path / "m.teacher").exists()
-    like = train.train_like(tmp_path / "m", data, tmp_path / "like", progress=False,
-                            base_model=tiny_model_dir)
+    like = train.train_like(
+        tmp_path / "m", data, tmp_path / "like", progress=False, base_model=tiny_model_dir
+    )
     assert (like.out_dir / "model.json").is_file()
     assert TriageModel.load(like.out_dir).card["ffn"] == 32  # retrain keeps the pruned width
     card_file = tmp_path / "m" / "model.json"
     older = json.loads(card_file.read_text())
     del older["ffn"]  # a card from before pruning: the model kept every unit
     card_file.write_text(json.dumps(older))
-    wide = train.train_like(tmp_path / "m", data, tmp_path / "wide", progress=False,
-                            base_model=tiny_model_dir)
+    wide = train.train_like(
+        tmp_path / "m", data, tmp_path / "wide", progress=False, base_model=tiny_model_dir
+    )
     assert TriageModel.load(wide.out_dir).card["ffn"] == 64
     assert not (tmp_path / "m.teacher").exists()
 
@@ -178,8 +197,19 @@ def test_distill_builds_a_teacher_once_beside_the_model(
 ) -> None:
     data = write_data(tmp_path / "data")
     # Learning from the teacher is the default recipe: no option asks for it.
-    argv = ["--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--ffn", "32",
-            "--base-model", str(tiny_model_dir), "--quiet"]
+    argv = [
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "m"),
+        "--epochs",
+        "1",
+        "--ffn",
+        "32",
+        "--base-model",
+        str(tiny_model_dir),
+        "--quiet",
+    ]
     assert train.main(argv) == 0
     # The teacher is every layer of the base model, kept beside OUT...
     teacher = TriageModel.load(tmp_path / "m.teacher")
@@ -232,7 +262,9 @@ def test_a_student_learns_its_teachers_sentiment(tmp_path: Path, tiny_model_dir:
     assert out.sentiment.argmax(axis=1).tolist() == [2, 0]
     card = json.loads((student.out_dir / "model.json").read_text())
     assert card["training"]["distilled"] == {
-        "teacher": teacher.version, "weight": 1.0, "temperature": 2.0
+        "teacher": teacher.version,
+        "weight": 1.0,
+        "temperature": 2.0,
     }
 
 

@@ -17,7 +17,10 @@ def test_scoring_and_the_retrain_guard_import_without_training_libraries() -> No
         f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.stdout.strip() == "[]"

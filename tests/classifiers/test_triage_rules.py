@@ -215,7 +215,7 @@ def test_rules_from_settings(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[[classifier.rules]]\nmute = true\n', "needs something to match"),
+        ("[[classifier.rules]]\nmute = true\n", "needs something to match"),
         ('[[classifier.rules]]\nterms = ["x"]\n', "needs an action"),
         ('[[classifier.rules]]\nterms = ["x"]\ntag = ["rant"]\n', "unknown category 'rant'"),
         ('[[classifier.rules]]\nterms = ["x"]\nurgency = "asap"\n', "unknown urgency 'asap'"),

@@ -54,8 +54,12 @@ def test_80_columns_stack_the_short_columns_and_keep_words_whole() -> None:
 
 
 def test_stacked_values_keep_their_names_when_asked_and_drop_placeholders() -> None:
-    columns = (Column("source"), Column("every", labelled=True), Column("budget", labelled=True),
-               Column("error", wide=True))
+    columns = (
+        Column("source"),
+        Column("every", labelled=True),
+        Column("budget", labelled=True),
+        Column("error", wide=True),
+    )
     lines = render(fit(columns, [["reddit", "5m", "—", "x " * 40]], 40), 40)
     joined = "\n".join(lines)
     assert "every: 5m" in joined and "budget" not in joined.split("┃")[-1]

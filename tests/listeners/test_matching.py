@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from core.query import Not, Or, Query, Word, parse
+from core.query import Not, Or, Post, Query, Word, parse
 from listeners.matching import Matcher, anchors
 
 VOCAB = [
@@ -81,7 +81,7 @@ def test_a_hundred_queries_match_exactly_as_checking_each(seed: int) -> None:
         post = random_post(rng, texts)
         lang = rng.choice([None, "en", "de"])
         expected = brute(queries, post, lang)
-        assert matcher.match(post, (lang,)) == expected, post
+        assert matcher.match(Post(post), (lang,)) == expected, post
         matched += bool(expected)
     assert matched > 200, "the random posts should match often enough to test anything"
 
@@ -99,9 +99,9 @@ def test_a_query_without_required_words_is_always_checked() -> None:
     odd = Query(source="acme OR -spam", expr=Or((Word("acme"), Not(Word("spam")))))
     assert anchors(odd.expr) is None
     matcher = Matcher.build({"odd": odd, "plain": parse("globex")})
-    assert matcher.match("nothing to see here") == ["odd"]
-    assert matcher.match("spam globex") == ["plain"]
-    assert matcher.match("acme spam") == ["odd"]
+    assert matcher.match(Post("nothing to see here")) == ["odd"]
+    assert matcher.match(Post("spam globex")) == ["plain"]
+    assert matcher.match(Post("acme spam")) == ["odd"]
 
 
 def test_anchor_picks_the_most_selective_required_word() -> None:
@@ -117,6 +117,23 @@ def test_anchor_picks_the_most_selective_required_word() -> None:
 
 def test_a_post_in_several_languages_passes_lang_on_any() -> None:
     matcher = Matcher.build({"fr": parse("acme lang:fr")})
-    assert matcher.match("acme est en panne", ("en", "fr")) == ["fr"]
-    assert matcher.match("acme is down", ("en",)) == []
-    assert matcher.match("acme is down", (None,)) == ["fr"]  # unknown language is kept
+    assert matcher.match(Post("acme est en panne"), ("en", "fr")) == ["fr"]
+    assert matcher.match(Post("acme is down"), ("en",)) == []
+    assert matcher.match(Post("acme is down"), (None,)) == ["fr"]  # unknown language is kept
+
+
+def test_wildcards_proximity_and_fields_are_prefiltered_without_losing_a_match() -> None:
+    queries = {
+        "plug": parse("plug* outage"),
+        "near": parse("acme NEAR/2 down"),
+        "colour": parse("colo?r printer"),
+        "by": parse("title:globex author:acmehq"),
+    }
+    matcher = Matcher.build(queries)
+    assert matcher.match(Post("the plugin outage again")) == ["plug"]
+    assert matcher.match(Post("acme is totally down")) == ["near"]
+    assert matcher.match(Post("acme was, after a long wait, down")) == []
+    assert matcher.match(Post("the colour printer jammed")) == ["colour"]
+    assert matcher.match(Post("x", title="Globex news", author="acmehq")) == ["by"]
+    assert matcher.match(Post("x", title="Globex news", author="someone")) == []
+    assert "by" in [matcher.names[i] for i in matcher.candidates("anything")]  # a title: query

@@ -30,7 +30,10 @@ def test_importing_alert_rendering_loads_no_listener() -> None:
         "and m not in ('listeners.registry', 'listeners.errors')))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     assert out.stdout.strip() == "[]"

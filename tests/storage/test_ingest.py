@@ -128,5 +128,9 @@ def test_raw_fields_json_cannot_express_are_kept_as_text(store: Store) -> None:
     assert store.get_cursor("Acme", "facebook") == "c1"
     with store.engine.connect() as conn:
         stored = conn.execute(select(mentions.c.raw)).scalar_one()
-    assert stored == {"id": "1", "created_time": "2024-04-05T12:00:00+00:00", "score": 3.5,
-                      "tags": ["a"]}
+    assert stored == {
+        "id": "1",
+        "created_time": "2024-04-05T12:00:00+00:00",
+        "score": 3.5,
+        "tags": ["a"],
+    }

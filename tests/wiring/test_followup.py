@@ -71,7 +71,7 @@ def test_without_slas_or_digests_no_extra_jobs_run(tmp_path: Path) -> None:
     ("snippet", "message"),
     [
         ('sla = "soon"', "sla: 'soon' is not a duration"),
-        ("sla = { tweet = \"1h\" }", "sla: unknown kind 'tweet'"),
+        ('sla = { tweet = "1h" }', "sla: unknown kind 'tweet'"),
         ('quiet_hours = "22-7"', "quiet_hours '22-7': use HH:MM-HH:MM"),
         ('timezone = "Berlin"', "timezone 'Berlin': not an IANA time zone"),
         ('escalate_to = "<!channel>"', "escalate_to '<!channel>'"),

@@ -89,8 +89,13 @@ def test_not_relevant_is_never_alerted(store: Store) -> None:
 def test_a_rule_mute_is_stored_as_a_not_relevant_label(store: Store) -> None:
     mid = _stored(store, "We're hiring at Acme! Apply now")
     muted = Triage(
-        "neutral", {"neutral": 0.9}, "low", ["muted by rule 'jobs'"],
-        relevant=False, lang="en", details={"muted_by": "rule jobs"},
+        "neutral",
+        {"neutral": 0.9},
+        "low",
+        ["muted by rule 'jobs'"],
+        relevant=False,
+        lang="en",
+        details={"muted_by": "rule jobs"},
     )
     store.save_triage([(mid, muted)], now=T0)
 

@@ -114,8 +114,17 @@ def test_label_command_stores_the_teams_word(tmp_path: Path, settings: Path) -> 
     [mid] = store.save_page("Acme", "reddit", [mention(1, "love it")], None)
 
     code, out = invoke(
-        "--settings", str(settings), "label", str(mid), "--sentiment", "negative",
-        "--category", "complaint,outage", "--not-relevant", "--by", "ana",
+        "--settings",
+        str(settings),
+        "label",
+        str(mid),
+        "--sentiment",
+        "negative",
+        "--category",
+        "complaint,outage",
+        "--not-relevant",
+        "--by",
+        "ana",
     )
     assert code == 0, out
     assert f"mention #{mid}: not relevant, sentiment negative, categories complaint, outage" in out
@@ -177,7 +186,9 @@ def test_retrain_keeps_the_old_model_when_the_new_one_is_worse(
     console = Console(record=True, width=120)
 
     result = run_retrain(
-        labelled_store, current, trainer,
+        labelled_store,
+        current,
+        trainer,
         scores({"sentiment": 0.72, "urgency": 0.60}, {"sentiment": 0.74, "urgency": 0.58}),
         console,
     )

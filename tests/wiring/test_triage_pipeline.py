@@ -78,8 +78,12 @@ def test_labels_and_rules_decide_what_is_alerted(
     assert len(alerted) == 2, alerted
     assert "Love the new Acme dashboard" in alerted[0] and "negative" in alerted[0]
     assert "Press inquiry" in alerted[1]
-    line = next(b["text"]["text"] for m in slack.messages for b in m["blocks"]
-                if b["type"] == "section" and "labelled negative" in b["text"]["text"])
+    line = next(
+        b["text"]["text"]
+        for m in slack.messages
+        for b in m["blocks"]
+        if b["type"] == "section" and "labelled negative" in b["text"]["text"]
+    )
     assert line.startswith("*Negative*") and f"model {rt.triager.model_version}" in line
 
     # A label given after the alert still wins everywhere the mention is read again.
