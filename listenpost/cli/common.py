@@ -42,13 +42,16 @@ def table(
 
 
 def fail(label: str, message: object, code: int = 2) -> typer.Exit:
-    """Print one red line on stderr; the message is plain text, never Rich markup."""
-    err_console.print(f"[bold red]{label}:[/] {escape(str(message))}", highlight=False)
+    """Print one red line on stderr, never wrapped (a URL or a command in it stays whole); the
+    label and message are plain text, never Rich markup."""
+    err_console.print(
+        f"[bold red]{escape(label)}:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code)
 
 
 def error(message: object, code: int = 2) -> typer.Exit:
-    err_console.print(Text(str(message), style="red"), highlight=False)
+    err_console.print(Text(str(message), style="red"), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
