@@ -29,10 +29,19 @@ def main(
         typer.Option("--settings", "-s", help="settings.toml to use (or $LISTENPOST_SETTINGS)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    log_format: Annotated[
+        logs.LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="LISTENPOST_LOG_FORMAT",
+            help="Logs on stderr as text (one line per event when not a terminal) or json "
+            "(one object per line, for log shippers).",
+        ),
+    ] = logs.LogFormat.text,
 ) -> None:
     common.state.settings_path = settings
     common.state.verbose = verbose
-    logs.setup(os.environ, verbose)
+    logs.setup(os.environ, verbose, log_format)
 
 
 for group in (monitor, mentions, triage, report, cases, radar):
