@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -164,8 +163,11 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         *,
         rules: Sequence[RateLimitRule] = DEFAULT_RULES,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.retries = retries
+        # Set when the process stops (Ctrl-C): a retry is then not worth waiting for.
+        self.stopping = stopping or threading.Event()
         self.backoff = backoff
         self.rules = tuple(rules)
         self._client = httpx.Client(
@@ -233,10 +235,12 @@ class HttpClient:
                     return self._checked(response, host, shown, budget, now, attempt + 1)
                 failure = f"HTTP {response.status_code}"
             delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
-            log.warning(
+            # Debug only: the caller says once, loudly, when a source stops or starts answering.
+            log.debug(
                 "%s: %s; retry %d of %d in %.1fs", shown, failure, attempt + 1, self.retries, delay
             )
-            time.sleep(delay)
+            if self.stopping.wait(delay):
+                raise ListenerError(f"{shown}: {failure}; not retried, stopping")
             attempt += 1
 
     def budget(self, url: str) -> Budget | None:

@@ -39,6 +39,9 @@ class Runtime:
     deliver_lock: threading.Lock = field(default_factory=threading.Lock)
     # Set on Ctrl-C: running polls stop after the page they are committing.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # What this process last said about each (brand, source): None healthy, else the error.
+    # A new process says a failing source's error once more, however old it is.
+    announced: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     @cached_property
     def redactor(self) -> RedactSecrets:
@@ -101,6 +104,7 @@ def build_sender(settings: Settings, env: Mapping[str, str]) -> ConsoleSender | 
 
 def build(settings: Settings, env: Mapping[str, str], http: HttpClient | None = None) -> Runtime:
     http = http or HttpClient()
+    stopping = http.stopping  # Ctrl-C also cuts short the HTTP retries of running polls
     listeners = {
         name: registry.load(name)(source_settings, http, env)
         for name, source_settings in settings.source_settings().items()
@@ -113,4 +117,5 @@ def build(settings: Settings, env: Mapping[str, str], http: HttpClient | None = 
         listeners=listeners,
         routes=build_routes(settings),
         sender=build_sender(settings, env),
+        stopping=stopping,
     )
