@@ -219,7 +219,7 @@ class HttpClient:
             except _RETRYABLE as exc:
                 if attempt >= self.retries:
                     raise ListenerError(
-                        f"could not reach {host} for {shown} after {attempt + 1} attempts "
+                        f"could not reach {host} for {shown} after {_attempts(attempt + 1)} "
                         f"({type(exc).__name__})"
                     ) from exc
                 failure = type(exc).__name__
@@ -324,9 +324,13 @@ class HttpClient:
         if status >= 500:
             raise ListenerError(
                 f"{host} kept failing: HTTP {status} {response.reason_phrase} for {shown} "
-                f"after {attempts} attempts"
+                f"after {_attempts(attempts)}"
             )
         raise ListenerError(f"HTTP {status} {response.reason_phrase} for {shown}: {detail}")
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt" if n == 1 else f"{n} attempts"
 
 
 def _clock(when: datetime) -> str:

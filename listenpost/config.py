@@ -10,6 +10,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -305,14 +306,30 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return sorted(current.model_fields) if hasattr(current, "model_fields") else []
 
 
-def resolve_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
-    """--settings, then $LISTENPOST_SETTINGS, then ./settings.toml; None means embedded defaults."""
+@dataclass(frozen=True)
+class SettingsOrigin:
+    """Which settings file is in use and how it was found, or where none was: `doctor` and
+    `--verbose` say it, so running from another folder is never a mystery."""
+
+    path: Path | None
+    text: str
+
+
+def locate(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> SettingsOrigin:
+    """--settings, then $LISTENPOST_SETTINGS, then ./settings.toml; no path: embedded defaults."""
     if explicit:
-        return Path(explicit)
+        return SettingsOrigin(Path(explicit), f"{Path(explicit).absolute()} (--settings)")
     if env.get(SETTINGS_ENV):
-        return Path(env[SETTINGS_ENV])
+        path = Path(env[SETTINGS_ENV])
+        return SettingsOrigin(path, f"{path.absolute()} (${SETTINGS_ENV})")
     local = Path(DEFAULT_FILE)
-    return local if local.exists() else None
+    if local.exists():
+        return SettingsOrigin(local, f"{local.absolute()} (./{DEFAULT_FILE})")
+    return SettingsOrigin(
+        None,
+        f"none found (no --settings, no ${SETTINGS_ENV}, no {local.absolute()}); "
+        "using the embedded defaults",
+    )
 
 
 def load(path: Path | None) -> Settings:

@@ -38,8 +38,8 @@ def create(url: str) -> Engine:
             # The driver the `postgres` extra installs, whatever SQLAlchemy's default is.
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True, json_serializer=_to_json)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if (path := sqlite_path(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, json_serializer=_to_json
     )
@@ -60,6 +60,16 @@ def create(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.query.get("uri") == "true":
+        return None
+    return Path(parsed.database).expanduser()
 
 
 def _enable_wal(cursor: Any) -> None:

@@ -3,6 +3,7 @@ failures. Command modules import this; it imports none of them, so the CLI has n
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -18,10 +19,11 @@ from rich.text import Text
 from core.tables import Cell, Column, fit
 
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them: --help stays fast
-    from listenpost.config import Settings
+    from listenpost.config import Settings, SettingsOrigin
     from listenpost.runtime import Runtime
     from storage import Store
 
+log = logging.getLogger(__name__)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -55,12 +57,19 @@ def error(message: object, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def settings_origin() -> SettingsOrigin:
+    from listenpost import config
+
+    return config.locate(state.settings_path, os.environ)
+
+
 def load_settings() -> Settings:
     from listenpost import config
 
-    path = config.resolve_path(state.settings_path, os.environ)
+    origin = settings_origin()
+    log.debug("settings: %s", origin.text)
     try:
-        return config.load(path)
+        return config.load(origin.path)
     except config.SettingsError as exc:
         raise fail("settings error", exc) from None
 
@@ -84,9 +93,18 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, read_only: bool = False) -> Store:
+    """The store; a command that only reads never creates a database where the user stands."""
     from storage import Store
+    from storage.db import sqlite_path
 
+    path = sqlite_path(settings.storage.url)
+    if read_only and path is not None and not path.exists():
+        raise error(
+            f"no database at {path.absolute()} yet; run `listenpost run` or "
+            "`listenpost poll --once` first",
+            1,
+        )
     try:
         return Store(settings.storage.url)
     except Exception as exc:

@@ -37,7 +37,7 @@ def mentions(
 ) -> None:
     """Stored mentions, newest first, with their triage."""
     settings = common.load_settings()
-    store = common.open_store(settings)
+    store = common.open_store(settings, read_only=True)
     try:
         rows = store.mentions(brand=brand, limit=limit)
     except Exception as exc:

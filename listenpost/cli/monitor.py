@@ -116,7 +116,7 @@ def doctor() -> None:
     from listenpost.doctor import run_checks
 
     settings = common.load_settings()
-    ok = run_checks(settings, os.environ, common.console)
+    ok = run_checks(settings, os.environ, common.console, common.settings_origin())
     raise typer.Exit(0 if ok else 1)
 
 
@@ -156,7 +156,7 @@ def sources() -> None:
     """Each source: schedule, last success, last error, next run, rate-limit budget left."""
     settings = common.load_settings()
     configured = settings.source_settings()
-    store = common.open_store(settings)
+    store = common.open_store(settings, read_only=True)
     try:
         states = {(s.brand, s.source): s for s in store.source_states()}
     except Exception as exc:

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
                 common.err_console.print(
                     f"radar: {problem}", style="red", highlight=False, markup=False
                 )
-        store = common.open_store(settings)
+        store = common.open_store(settings, read_only=True)
         try:
             found = recent_spikes(store, brand, limit)
         finally:

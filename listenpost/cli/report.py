@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         end = when(until, now, "--until") if until else now
         settings = common.load_settings()
         common.check_brands(settings, brand)
-        store = common.open_store(settings)
+        store = common.open_store(settings, read_only=True)
         try:
             built = build(store, settings, start, end, brand)
         except ValueError as exc:
