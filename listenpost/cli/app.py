@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 from listenpost import logs
-from listenpost.cli import cases, common, mentions, monitor, radar, report, triage
+from listenpost.cli import cases, common, mentions, monitor, radar, readable, report, triage
 
 app = typer.Typer(
+    cls=readable.ReadableGroup,
     help="Self-hosted social listening: hear every mention of your brand, answer what matters.",
     no_args_is_help=True,
     add_completion=False,
@@ -46,3 +47,4 @@ def main(
 
 for group in (monitor, mentions, triage, report, cases, radar):
     group.register(app)
+readable.apply(app)

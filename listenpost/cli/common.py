@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,17 @@ def table(
 ) -> Table:
     """A table fitted to this terminal (80 columns when piped), text wrapped at words."""
     return fit(columns, rows, console.width, title)
+
+
+def at_least(low: float) -> Callable[[float | None], float | None]:
+    """An option callback for a lower bound, said in words ('at least 1'), not as 'x>=1'."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and value < low:
+            raise typer.BadParameter(f"must be at least {low:g}, got {value:g}")
+        return value
+
+    return check
 
 
 def fail(label: str, message: object, code: int = 2) -> typer.Exit:

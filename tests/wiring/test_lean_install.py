@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from fakes.hackernews import FakeHackerNews, story
+from fakes.slack import APP_TOKEN, FakeSlack
+from fakes.socket_mode import FakeSocketMode
 from tests.wiring.conftest import settings_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +70,29 @@ def test_poll_eval_and_report_run_without_the_training_libraries(
     report = lean_cli("--settings", str(settings), "report", "--since", "7d")
     assert report.returncode == 0, report.stderr
     assert "Acme" in report.stdout
+
+
+def test_run_starts_the_slack_app_without_the_training_libraries(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    with FakeSlack() as slack, FakeSocketMode() as socket_mode:
+        slack.socket_mode(socket_mode.url)
+        settings.write_text(settings_text(tmp_path / "lp.db", {}, slack_url=slack.base_url))
+        env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_APP_TOKEN": APP_TOKEN}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LEAN, "--settings", str(settings), "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=_env(env),
+        )
+        try:
+            socket_mode.wait_for_session(1, timeout=60)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
 
 
 def test_train_and_retrain_say_in_one_line_how_to_get_the_training_libraries(
