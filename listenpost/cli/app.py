@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 
 from listenpost import logs
-from listenpost.cli import cases, common, mentions, monitor, radar, readable, report, triage
+from listenpost.cli import (
+    cases,
+    common,
+    init,
+    mentions,
+    monitor,
+    radar,
+    readable,
+    report,
+    triage,
+)
 
 app = typer.Typer(
     cls=readable.ReadableGroup,
@@ -45,6 +55,6 @@ def main(
     logs.setup(os.environ, verbose, log_format)
 
 
-for group in (monitor, mentions, triage, report, cases, radar):
+for group in (init, monitor, mentions, triage, report, cases, radar):
     group.register(app)
 readable.apply(app)
