@@ -73,7 +73,8 @@ def parse_quiet_hours(value: str) -> tuple[time, time]:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # A region ("Europe") is a folder of zone files: IsADirectoryError, an OSError.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"timezone {name!r}: not an IANA time zone, like Europe/Berlin") from None
 
 

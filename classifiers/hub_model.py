@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifiers.extras import HUB_MODEL, install_hint, missing
 from core.triage import SENTIMENTS
 
 # The user's own HF_HUB_OFFLINE, read once as this module loads: a bring-your-own model may
@@ -142,6 +143,8 @@ class HubSentiment:
     """A sequence-classification model whose outputs are folded into SENTIMENTS order."""
 
     def __init__(self, model: str, batch_size: int = 32, max_length: int = 128) -> None:
+        if absent := missing(HUB_MODEL):  # the lean install has no torch
+            raise HubModelError(f"sentiment_model {model!r} needs {install_hint(absent)}")
         path = resolve(model)
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

@@ -203,8 +203,11 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         *,
         rules: Sequence[RateLimitRule] = DEFAULT_RULES,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.retries = retries
+        # Set when the process stops (Ctrl-C): a retry is then not worth waiting for.
+        self.stopping = stopping or threading.Event()
         self.backoff = backoff
         self.rules = tuple(rules)
         self.max_bytes = DEFAULT_MAX_BYTES
@@ -316,7 +319,7 @@ class HttpClient:
                     raise _over_budget(poll, shown) from exc  # the wait was cut to the budget
                 if attempt >= self.retries:
                     raise ListenerError(
-                        f"could not reach {host} for {shown} after {attempt + 1} attempts "
+                        f"could not reach {host} for {shown} after {_attempts(attempt + 1)} "
                         f"({type(exc).__name__})"
                     ) from exc
                 failure = type(exc).__name__
@@ -332,10 +335,12 @@ class HttpClient:
                     return self._checked(response, host, shown, budget, now, attempt + 1)
                 failure = f"HTTP {response.status_code}"
             delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
-            log.warning(
+            # Debug only: the caller says once, loudly, when a source stops or starts answering.
+            log.debug(
                 "%s: %s; retry %d of %d in %.1fs", shown, failure, attempt + 1, self.retries, delay
             )
-            time.sleep(delay)
+            if self.stopping.wait(delay):
+                raise ListenerError(f"{shown}: {failure}; not retried, stopping")
             attempt += 1
 
     @contextmanager
@@ -492,7 +497,7 @@ class HttpClient:
         if status >= 500:
             raise ListenerError(
                 f"{host} kept failing: HTTP {status} {response.reason_phrase} for {shown} "
-                f"after {attempts} attempts"
+                f"after {_attempts(attempts)}"
             )
         raise ListenerError(f"HTTP {status} {response.reason_phrase} for {shown}: {detail}")
 
@@ -516,6 +521,10 @@ def _within(poll: Poll, shown: str, timeout: httpx.Timeout) -> dict[str, float |
 
 def _over_budget(poll: Poll, shown: str) -> Runaway:
     return Runaway(f"the poll ran past its {poll.budget:g}s time budget (max_poll_time) at {shown}")
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt" if n == 1 else f"{n} attempts"
 
 
 def _clock(when: datetime) -> str:

@@ -10,12 +10,12 @@ import difflib
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from alerts.app_settings import SavedReply, SlackAppSettings
 from alerts.handoff_settings import RouteHandoff
@@ -35,12 +35,13 @@ from classifiers.settings import (
 )
 from core.durations import parse_duration
 from core.query import Query, QueryError, parse
-from core.settings import Strict
+from core.settings import Strict, is_http_url
 from core.triage import SENTIMENTS, URGENCIES
 from listeners import registry
 from listeners.base import SourceSettings
 from listeners.errors import NotConfigured
 from listenpost.settings_brands import BrandExtras, check_brands
+from listenpost.settings_errors import format_problems, problems
 from radar.settings import RadarSettings
 from reports.settings import ReportSettings
 
@@ -109,6 +110,13 @@ class SlackSettings(SlackAppSettings):  # app_mode, http_*: alerts/app_settings.
     def _names_a_channel(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must name a channel, like '#brand-alerts' or a channel id")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not is_http_url(value):
+            raise ValueError(f"{value!r} is not an http(s) URL; use one like https://slack.com/api/")
         return value
 
 
@@ -229,104 +237,71 @@ def _hint(value: str, known: list[str]) -> str:
 
 
 def _source_settings(name: str, table: Mapping[str, Any]) -> SourceSettings:
-    try:
-        cls = registry.load(name)
-    except NotConfigured as exc:
-        raise SettingsError(f"sources.{name}: {exc}") from None
-    if not isinstance(table, Mapping):
-        raise SettingsError(f"sources.{name}: must be a table, like [sources.{name}]")
-    try:
-        validated = cls.Settings.model_validate(dict(table))
-    except ValidationError as exc:
-        raise SettingsError(_explain(exc, prefix=f"sources.{name}", model=cls.Settings)) from None
-    base_url = getattr(validated, "base_url", None)
-    if base_url is not None and not _is_http_url(base_url):
-        raise SettingsError(
-            f"sources.{name}.base_url: {base_url!r} is not an http(s) URL; "
-            "use one like https://example.com"
-        )
+    validated, found = _check_source(name, table)
+    if validated is None:
+        raise SettingsError("; ".join(found))
     return validated
 
 
-def _is_http_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
+def _check_source(name: str, table: Any) -> tuple[SourceSettings | None, list[str]]:
+    """A source table validated by its own listener's Settings model, or its problems."""
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+        cls = registry.load(name)
+    except NotConfigured as exc:
+        return None, [f"sources.{name}: {exc}"]
+    if not isinstance(table, Mapping):
+        return None, [f"sources.{name}: must be a table, like [sources.{name}]"]
+    try:
+        validated = cls.Settings.model_validate(dict(table))
+    except ValidationError as exc:
+        return None, problems(exc, cls.Settings, prefix=f"sources.{name}")
+    base_url = getattr(validated, "base_url", None)
+    if base_url is not None and not is_http_url(base_url):
+        return None, [
+            f"sources.{name}.base_url: {base_url!r} is not an http(s) URL; "
+            "use one like https://example.com"
+        ]
+    return validated, []
 
 
-def _explain(exc: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
-    """Turn pydantic's report into one line naming the key and what to do about it."""
-    err = exc.errors()[0]
-    loc = _dotted(err["loc"])
-    path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-    if err["type"] == "extra_forbidden":
-        key = str(err["loc"][-1])
-        hint = ""
-        known = _known_keys(model, err["loc"][:-1]) if model else []
-        close = difflib.get_close_matches(key, known, n=1)
-        if close:
-            hint = f" (did you mean '{close[0]}'?)"
-        elif known:
-            hint = f" (allowed: {', '.join(known)})"
-        msg = f"{path}: unknown key{hint}"
-    elif err["type"] == "missing":
-        msg = f"{path}: required key is missing"
-    else:
-        msg = f"{path}: {err['msg'].removeprefix('Value error, ')}"
-        if "input" in err and err["type"] not in {"value_error", "assertion_error"}:
-            msg += f" (got {err['input']!r})"
-    more = len(exc.errors()) - 1
-    return msg + (f" [and {more} more problem{'s' if more > 1 else ''}]" if more else "")
+@dataclass(frozen=True)
+class SettingsOrigin:
+    """Which settings file is in use and how it was found, or where none was: `doctor` and
+    `--verbose` say it, so running from another folder is never a mystery."""
+
+    path: Path | None
+    text: str
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    """('brands', 0, 'query') -> 'brands[0].query', the way people read TOML paths."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the nested model at `loc`, for 'did you mean' hints."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = current.model_fields.get(str(part)) if hasattr(current, "model_fields") else None
-        if field is None:
-            return []
-        ann = field.annotation
-        args = getattr(ann, "__args__", ())
-        inner = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else inner
-        if current is None:
-            return []
-    return sorted(current.model_fields) if hasattr(current, "model_fields") else []
-
-
-def resolve_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
-    """--settings, then $LISTENPOST_SETTINGS, then ./settings.toml; None means embedded defaults."""
+def locate(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> SettingsOrigin:
+    """--settings, then $LISTENPOST_SETTINGS, then ./settings.toml; no path: embedded defaults."""
     if explicit:
-        return Path(explicit)
+        return SettingsOrigin(Path(explicit), f"{Path(explicit).absolute()} (--settings)")
     if env.get(SETTINGS_ENV):
-        return Path(env[SETTINGS_ENV])
+        path = Path(env[SETTINGS_ENV])
+        return SettingsOrigin(path, f"{path.absolute()} (${SETTINGS_ENV})")
     local = Path(DEFAULT_FILE)
-    return local if local.exists() else None
+    if local.exists():
+        return SettingsOrigin(local, f"{local.absolute()} (./{DEFAULT_FILE})")
+    return SettingsOrigin(
+        None,
+        f"none found (no --settings, no ${SETTINGS_ENV}, no {local.absolute()}); "
+        "using the embedded defaults",
+    )
 
 
 def load(path: Path | None) -> Settings:
-    """Read and validate settings; every failure is a SettingsError with one line of text."""
-    if path is None:
-        data: dict[str, Any] = {}
-        where = "embedded defaults"
-    else:
-        where = str(path)
+    """Read and validate settings; every failure is a SettingsError listing each problem."""
+    where = "embedded defaults" if path is None else str(path)
+    try:
+        return _load(path, where)
+    except RecursionError:  # a 1,000-deep nested array, say: tomllib and pydantic recurse
+        raise SettingsError(f"{where}: arrays or tables nest too deeply") from None
+
+
+def _load(path: Path | None, where: str) -> Settings:
+    data: dict[str, Any] = {}
+    if path is not None:
         try:
             # utf-8-sig: editors on Windows like to start the file with a byte-order mark.
             data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -336,12 +311,18 @@ def load(path: Path | None) -> Settings:
             raise SettingsError(f"{where}: cannot read ({exc})") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{where}: not valid TOML: {exc}") from None
+    found: list[str] = []
+    settings: Settings | None = None
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(f"{where}: {_explain(exc, model=Settings)}") from None
-    try:
-        settings.source_settings()
-    except SettingsError as exc:
-        raise SettingsError(f"{where}: {exc}") from None
+        found += problems(exc, Settings)
+    # Each source's own table too, even when something else is wrong: every problem at once.
+    sources = settings.sources if settings is not None else data.get("sources", {})
+    if isinstance(sources, Mapping):
+        for name, table in sources.items():
+            found += _check_source(str(name), table)[1]
+    if found:
+        raise SettingsError(format_problems(where, found))
+    assert settings is not None
     return settings

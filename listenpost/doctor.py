@@ -12,7 +12,7 @@ from rich.text import Text
 
 from core.secrets import RedactSecrets, secrets_from
 from listeners.base import SourceSettings
-from listenpost.config import RouteSettings, Settings
+from listenpost.config import RouteSettings, Settings, SettingsOrigin
 from listenpost.runtime import build_routes, build_sender
 
 
@@ -56,12 +56,21 @@ def _handoff(route: RouteSettings, env: Mapping[str, str]) -> str:
     return f"{route.target}: credentials found in {', '.join(names)}"
 
 
-def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> bool:
+def run_checks(
+    settings: Settings,
+    env: Mapping[str, str],
+    console: Console,
+    origin: SettingsOrigin | None = None,
+) -> bool:
     from listeners import registry
     from listeners.http import HttpClient
     from storage import Store
+    from storage.db import sqlite_path
 
-    rows: list[tuple[str, bool, str]] = [
+    rows: list[tuple[str, bool, str]] = []
+    if origin is not None:  # run from another folder, the first thing to know
+        rows.append(("settings file", origin.path is not None, origin.text))
+    rows.append(
         (
             "settings",
             bool(settings.brands),
@@ -69,9 +78,12 @@ def run_checks(settings: Settings, env: Mapping[str, str], console: Console) -> 
             if settings.brands
             else "no [[brands]] configured",
         )
-    ]
+    )
 
     def database() -> str:
+        path = sqlite_path(settings.storage.url)
+        if path is not None and not path.exists():  # doctor looks; it never creates one
+            return f"none yet at {path.absolute()}; `listenpost run` or `poll --once` creates it"
         store = Store(settings.storage.url)
         try:
             return f"{store.ping()}, {store.count_mentions()} mention(s) stored"

@@ -44,6 +44,9 @@ class Runtime:
     stopping: threading.Event = field(default_factory=threading.Event)
     # The relevance model and the label mark it was built at (listenpost/pipeline.py).
     relevance: tuple[tuple[int, int], RelevanceModel] | None = None
+    # What this process last said about each (brand, source): None healthy, else the error.
+    # A new process says a failing source's error once more, however old it is.
+    announced: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     @cached_property
     def redactor(self) -> RedactSecrets:
@@ -113,6 +116,7 @@ def build_sender(settings: Settings, env: Mapping[str, str]) -> ConsoleSender | 
 
 def build(settings: Settings, env: Mapping[str, str], http: HttpClient | None = None) -> Runtime:
     http = http or HttpClient()
+    stopping = http.stopping  # Ctrl-C also cuts short the HTTP retries of running polls
     listeners = {
         name: registry.load(name)(source_settings, http, env)
         for name, source_settings in settings.poll_settings().items()
@@ -125,4 +129,5 @@ def build(settings: Settings, env: Mapping[str, str], http: HttpClient | None = 
         listeners=listeners,
         routes=build_routes(settings),
         sender=build_sender(settings, env),
+        stopping=stopping,
     )

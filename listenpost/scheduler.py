@@ -46,12 +46,17 @@ def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> Background
     return scheduler
 
 
-def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
-    """Run until Ctrl-C / SIGTERM (or `stop` is set); running jobs finish their current page."""
+def run_forever(rt: Runtime, stop: threading.Event | None = None) -> int | None:
+    """Run until Ctrl-C / SIGTERM (or `stop` is set); running jobs finish their current page.
+
+    Returns the signal that stopped it (None when `stop` was set), so the CLI can exit 130 on
+    Ctrl-C as `poll` does."""
     stop = stop or rt.stopping
+    received: list[int] = []
     if threading.current_thread() is threading.main_thread():
 
         def on_signal(signum: int, _frame: object) -> None:
+            received.append(signum)
             if stop.is_set():
                 # Second Ctrl-C: leave now. Every page commits atomically with its cursor,
                 # so what a running job had not committed is simply fetched again next start.
@@ -86,3 +91,4 @@ def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
         running.join()  # each stream commits what it read, with its cursor
         log.info("stopping: waiting for running jobs to commit")
         scheduler.shutdown(wait=True)
+    return received[0] if received else None

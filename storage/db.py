@@ -69,8 +69,8 @@ def create(url: str) -> Engine:
         engine = create_engine(parsed, pool_pre_ping=True, json_serializer=_to_json)
         _name_whole_database_errors(engine)
         return engine
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if (path := sqlite_path(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, json_serializer=_to_json
     )
@@ -105,6 +105,16 @@ def _name_whole_database_errors(engine: Engine) -> None:
         if database_wide(exc) or context.is_disconnect:
             said = " ".join(str(exc).split()) or type(exc).__name__
             raise DatabaseUnavailable(f"database unavailable: {said}") from exc
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.query.get("uri") == "true":
+        return None
+    return Path(parsed.database).expanduser()
 
 
 def _enable_wal(cursor: Any) -> None:

@@ -12,9 +12,21 @@ from typing import Annotated
 import typer
 
 from listenpost import logs
-from listenpost.cli import cases, common, mentions, monitor, query, radar, report, triage
+from listenpost.cli import (
+    cases,
+    common,
+    init,
+    mentions,
+    monitor,
+    query,
+    radar,
+    readable,
+    report,
+    triage,
+)
 
 app = typer.Typer(
+    cls=readable.ReadableGroup,
     help="Self-hosted social listening: hear every mention of your brand, answer what matters.",
     no_args_is_help=True,
     add_completion=False,
@@ -29,11 +41,21 @@ def main(
         typer.Option("--settings", "-s", help="settings.toml to use (or $LISTENPOST_SETTINGS)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    log_format: Annotated[
+        logs.LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="LISTENPOST_LOG_FORMAT",
+            help="Logs on stderr as text (one line per event when not a terminal) or json "
+            "(one object per line, for log shippers).",
+        ),
+    ] = logs.LogFormat.text,
 ) -> None:
     common.state.settings_path = settings
     common.state.verbose = verbose
-    logs.setup(os.environ, verbose)
+    logs.setup(os.environ, verbose, log_format)
 
 
-for group in (monitor, mentions, triage, report, cases, radar, query):
+for group in (init, monitor, mentions, triage, report, cases, radar, query):
     group.register(app)
+readable.apply(app)

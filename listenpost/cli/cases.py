@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(
                 f"{status!r}; use one of {', '.join(STATUS_FILTERS)}", param_hint="--status"
             )
-        store = common.open_store(common.load_settings())
+        store = common.open_store(common.load_settings(), read_only=True)
         try:
             rows = _load(store, status, assignee)
         finally:
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The whole case log as CSV: date, author, network, text, category, status, assignee,
         first response and resolution times."""
-        store = common.open_store(common.load_settings())
+        store = common.open_store(common.load_settings(), read_only=True)
         try:
             rows = _load(store, "all", None)
         finally:

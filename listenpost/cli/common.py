@@ -3,9 +3,10 @@ failures. Command modules import this; it imports none of them, so the CLI has n
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,10 +19,11 @@ from rich.text import Text
 from core.tables import Cell, Column, fit
 
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them: --help stays fast
-    from listenpost.config import Settings
+    from listenpost.config import Settings, SettingsOrigin
     from listenpost.runtime import Runtime
     from storage import Store
 
+log = logging.getLogger(__name__)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -41,23 +43,44 @@ def table(
     return fit(columns, rows, console.width, title)
 
 
+def at_least(low: float) -> Callable[[float | None], float | None]:
+    """An option callback for a lower bound, said in words ('at least 1'), not as 'x>=1'."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and value < low:
+            raise typer.BadParameter(f"must be at least {low:g}, got {value:g}")
+        return value
+
+    return check
+
+
 def fail(label: str, message: object, code: int = 2) -> typer.Exit:
-    """Print one red line on stderr; the message is plain text, never Rich markup."""
-    err_console.print(f"[bold red]{label}:[/] {escape(str(message))}", highlight=False)
+    """Print one red line on stderr, never wrapped (a URL or a command in it stays whole); the
+    label and message are plain text, never Rich markup."""
+    err_console.print(
+        f"[bold red]{escape(label)}:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code)
 
 
 def error(message: object, code: int = 2) -> typer.Exit:
-    err_console.print(Text(str(message), style="red"), highlight=False)
+    err_console.print(Text(str(message), style="red"), highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def settings_origin() -> SettingsOrigin:
+    from listenpost import config
+
+    return config.locate(state.settings_path, os.environ)
 
 
 def load_settings() -> Settings:
     from listenpost import config
 
-    path = config.resolve_path(state.settings_path, os.environ)
+    origin = settings_origin()
+    log.debug("settings: %s", origin.text)
     try:
-        return config.load(path)
+        return config.load(origin.path)
     except config.SettingsError as exc:
         raise fail("settings error", exc) from None
 
@@ -81,9 +104,18 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, read_only: bool = False) -> Store:
+    """The store; a command that only reads never creates a database where the user stands."""
     from storage import Store
+    from storage.db import sqlite_path
 
+    path = sqlite_path(settings.storage.url)
+    if read_only and path is not None and not path.exists():
+        raise error(
+            f"no database at {path.absolute()} yet; run `listenpost run` or "
+            "`listenpost poll --once` first",
+            1,
+        )
     try:
         return Store(settings.storage.url)
     except Exception as exc:

@@ -33,12 +33,14 @@ def register(app: typer.Typer) -> None:
 
 def mentions(
     brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(callback=common.at_least(1), help="How many, newest first (at least 1).")
+    ] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Stored mentions, newest first, with their triage."""
     settings = common.load_settings()
-    store = common.open_store(settings)
+    store = common.open_store(settings, read_only=True)
     try:
         rows = store.mentions(brand=brand, limit=limit)
     except Exception as exc:

@@ -43,16 +43,27 @@ def register(app: typer.Typer) -> None:
 
 
 def run() -> None:
-    """Listen continuously: every brand on every source, on its schedule, until Ctrl-C."""
+    """Listen continuously: every brand on every source, on its schedule, until Ctrl-C.
+
+    Exit status: 130 on Ctrl-C (as `poll`), 0 when stopped by SIGTERM (a service manager's
+    stop), 2 for a settings problem.
+    """
+    import signal
+
     from listenpost.scheduler import run_forever
 
-    settings = common.load_settings()
-    common.need_brands(settings)
-    rt = common.open_runtime(settings)
     try:
-        run_forever(rt)
-    finally:
-        rt.close()
+        settings = common.load_settings()
+        common.need_brands(settings)
+        rt = common.open_runtime(settings)
+        try:
+            stopped_by = run_forever(rt)
+        finally:
+            rt.close()
+    except KeyboardInterrupt:  # Ctrl-C while starting, before the handler is in place
+        raise typer.Exit(130) from None
+    if stopped_by == signal.SIGINT:
+        raise typer.Exit(130)
 
 
 def poll(
@@ -60,7 +71,10 @@ def poll(
     brand: Annotated[list[str] | None, typer.Option("--brand", help="Only this brand.")] = None,
     source: Annotated[list[str] | None, typer.Option("--source", help="Only this source.")] = None,
     interval: Annotated[
-        float, typer.Option(help="Seconds between cycles when not --once.", min=1)
+        float,
+        typer.Option(
+            callback=common.at_least(1), help="Seconds between cycles when not --once (at least 1)."
+        ),
     ] = 60.0,
 ) -> None:
     """Poll all sources now, ignoring schedules (with --once: a single cycle, for cron and CI).
@@ -118,7 +132,7 @@ def doctor() -> None:
     from listenpost.doctor import run_checks
 
     settings = common.load_settings()
-    ok = run_checks(settings, os.environ, common.console)
+    ok = run_checks(settings, os.environ, common.console, common.settings_origin())
     raise typer.Exit(0 if ok else 1)
 
 
@@ -163,7 +177,7 @@ def sources() -> None:
     settings = common.load_settings()
     configured = settings.poll_settings()
     streams = [name for name in settings.sources if name in registry.STREAMS]
-    store = common.open_store(settings)
+    store = common.open_store(settings, read_only=True)
     try:
         states = {(s.brand, s.source): s for s in store.source_states()}
         stream_states = store.stream_states()

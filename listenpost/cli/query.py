@@ -119,7 +119,9 @@ def test(
         str, typer.Option("--type", help="post, comment or reply.", show_default=True)
     ] = "post",
     network: Annotated[str | None, typer.Option(help="The network that heard it.")] = None,
-    followers: Annotated[int | None, typer.Option(min=0, help="Its author's followers.")] = None,
+    followers: Annotated[
+        int | None, typer.Option(callback=common.at_least(0), help="Its author's followers.")
+    ] = None,
     lang: Annotated[str | None, typer.Option(help="Its language, e.g. en.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     stored: Annotated[

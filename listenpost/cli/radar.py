@@ -24,7 +24,10 @@ def register(app: typer.Typer) -> None:
     @app.command("spikes")
     def spikes_command(
         brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
-        limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+        limit: Annotated[
+            int,
+            typer.Option(callback=common.at_least(1), help="How many, newest first (at least 1)."),
+        ] = 20,
         check: Annotated[
             bool,
             typer.Option(
@@ -57,7 +60,7 @@ def register(app: typer.Typer) -> None:
                 common.err_console.print(
                     f"radar: {problem}", style="red", highlight=False, markup=False
                 )
-        store = common.open_store(settings)
+        store = common.open_store(settings, read_only=True)
         try:
             found = recent_spikes(store, brand, limit)
         finally:

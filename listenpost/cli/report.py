@@ -62,16 +62,24 @@ def register(app: typer.Typer) -> None:
         end = when(until, now, "--until") if until else now
         settings = common.load_settings()
         common.check_brands(settings, brand)
-        store = common.open_store(settings)
+        store = common.open_store(settings, read_only=True)
         try:
             built = build(store, settings, start, end, brand)
+            stored = store.count_mentions()
         except ValueError as exc:
             raise common.error(f"report: {exc}") from None
         except Exception as exc:
             raise common.fail("cannot read the database", common.one_line(exc)) from None
         finally:
             store.close()
-        show(built, common.console)
+        if not stored:  # thirty rows of zeros would only hide that nothing was fetched yet
+            common.console.print(
+                "nothing is stored yet: run `listenpost run` or `listenpost poll --once` first",
+                highlight=False,
+                markup=False,
+            )
+        else:
+            show(built, common.console)
         try:
             if html is not None:
                 from reports.html import write_html

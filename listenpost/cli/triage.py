@@ -306,6 +306,8 @@ def retrain_command(
     ] = False,
 ) -> None:
     """Retrain with the team's labels; swap the model in only if held-out recall is no worse."""
+    if not dry_run:  # a dry run trains nothing: it works without the train extra
+        _need_training_libraries()
     from classifiers.model import DEFAULT_MODEL, read_card
 
     store = common.open_store(common.load_settings())
@@ -356,6 +358,7 @@ def train(
     ] = True,
 ) -> None:
     """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
+    _need_training_libraries()
     from classifiers.training.train import main as train_main
 
     argv: list[str] = ["--epochs", str(epochs), "--layers", str(layers), "--ffn", str(ffn)]
@@ -367,6 +370,14 @@ def train(
         argv += ["--teacher", str(teacher)]
     argv += ["--distill" if distill else "--no-distill"]
     raise typer.Exit(train_main(argv))
+
+
+def _need_training_libraries() -> None:
+    """The lean install has no torch: say in one line how to get it, before any work starts."""
+    from classifiers import extras
+
+    if absent := extras.missing(extras.TRAINING):
+        raise common.fail("training needs the train extra", extras.install_hint(absent), 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,3 +26,13 @@ def test_reads_the_documented_forms(text: str, expected: timedelta) -> None:
 def test_anything_else_is_one_clear_error(text: str) -> None:
     with pytest.raises(ValueError, match=r"is not a duration like '30s', '5m', '1h' or '7d'"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["99999999999d", "3651d", "87601h", "9" * 5000 + "d", "٣m"])
+def test_too_long_or_odd_digits_are_one_clear_error_not_an_overflow(text: str) -> None:
+    with pytest.raises(ValueError, match=r"longer than 3650 days|is not a duration"):
+        parse_duration(text)
+
+
+def test_ten_years_is_the_longest() -> None:
+    assert parse_duration("3650d") == timedelta(days=3650)
