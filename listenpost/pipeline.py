@@ -19,6 +19,7 @@ from core.triage import TriageInput
 from listeners.base import Page
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited
 from listeners.http import Budget
+from listenpost import metrics
 from listenpost.runtime import Runtime
 from listenpost.settings_brands import brand_topics, silent_brands
 from storage.cases import active_mutes, is_muted
@@ -104,6 +105,7 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
         rt.store.record_budget(brand, source, budget)
     if result.new:
         log.info("%s/%s: %d new mention(s)", brand, source, result.new)
+    metrics.observe_poll(brand, source, result.error is not None)
     return result
 
 
@@ -165,7 +167,21 @@ def _failing_since_success(state: SourceState) -> bool:
 def triage_pending(rt: Runtime, batch: int = 256) -> int:
     """Triage every stored mention that has no triage yet; returns how many."""
     done = 0
-    while pending := rt.store.untriaged(limit=batch):
+    while scored := triage_batch(rt, batch):
+        done += scored
+    return done
+
+
+def triage_batch(rt: Runtime, limit: int = 256) -> int:
+    """Score one batch of untriaged mentions no other worker is scoring; returns how many.
+
+    A Celery triage task is one call of this, so a backlog spreads over the workers batch by
+    batch; a worker killed mid-batch leaves its batch untriaged for the next one.
+    """
+    with rt.store.claim_untriaged(limit) as claim:
+        pending = claim.mentions
+        if not pending:
+            return 0
         items = [
             TriageInput(
                 text=" ".join(t for t in (m.title, m.text) if t),
@@ -179,11 +195,11 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
         ]
         results = rt.triager.triage(items)
         said = labels_for(rt.store, [m.id for m in pending])  # people's labels beat the model
-        rt.store.save_triage(
+        claim.save(
             [(m.id, overridden(t, said.get(m.id))) for m, t in zip(pending, results, strict=True)]
         )
-        done += len(pending)
-    return done
+    metrics.observe_triaged(len(pending))
+    return len(pending)
 
 
 def _brand_terms(rt: Runtime, brands: Iterable[str]) -> list[str]:
@@ -237,16 +253,19 @@ def deliver(rt: Runtime, now: datetime | None = None) -> DeliveryReport:
     The scheduler runs this every pace window as well as after each cycle, so a backlog drains
     at the channel's pace (about a message a second) instead of a few messages per cycle.
     """
+    now = now or utcnow()
     with rt.deliver_lock:
         report = deliver_due(
             rt.store,
             rt.sender,
-            now=now or utcnow(),
+            now=now,
             routes=rt.routes,
             policy=rt.settings.alerts.fatigue.policy(),
             digest_channels={d.channel for d in rt.settings.alerts.digests},
         )
-        hand_off(rt, now or utcnow())  # never raises; off unless a route hands off
+        if report.sent:
+            metrics.observe_delivered(rt.store, now)
+        hand_off(rt, now)  # never raises; off unless a route hands off
         return report
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from listenpost import logs
-from listenpost.cli import cases, common, mentions, monitor, radar, report, triage
+from listenpost.cli import cases, common, distributed, mentions, monitor, radar, report, triage
 
 app = typer.Typer(
     help="Self-hosted social listening: hear every mention of your brand, answer what matters.",
@@ -35,5 +35,5 @@ def main(
     logs.setup(os.environ, verbose)
 
 
-for group in (monitor, mentions, triage, report, cases, radar):
+for group in (monitor, mentions, triage, report, cases, radar, distributed):
     group.register(app)
