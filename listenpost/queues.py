@@ -40,7 +40,10 @@ def make_app(settings: Settings) -> Celery:
         task_routes={task: {"queue": queue} for queue, task in TASK_OF_QUEUE.items()},
         broker_transport_options={"visibility_timeout": settings.queue.visibility_timeout},
         broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,  # listenpost's own log format and secret redaction
+        # listenpost's own log format and secret redaction; Celery's stdout-to-log proxy would
+        # feed the log handler's own output back into it.
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         worker_send_task_events=False,
         enable_utc=True,
     )

@@ -7,6 +7,7 @@ on its own. Celery is imported inside the commands only, so `--help` stays fast.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import TYPE_CHECKING, Annotated
@@ -68,6 +69,9 @@ def worker(
         metrics.serve(settings.metrics, common.open_store(settings))
     from listenpost.celery_app import app
 
+    if not common.state.verbose:  # "Task ... received / succeeded" for every poll is noise
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     argv = ["worker", "--queues", ",".join(wanted), "--hostname", f"listenpost-{os.getpid()}@%h",
             "--without-mingle", "--without-gossip",
             "--loglevel", "DEBUG" if common.state.verbose else "INFO"]
