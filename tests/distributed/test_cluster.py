@@ -116,9 +116,12 @@ def test_two_workers_and_a_scheduler_run_the_whole_flow(
             wait_for(lambda: any("SLA breached" in m["text"] for m in slack.messages), 60,
                      "the SLA escalation")
             wait_for(lambda: slack.files, 60, "the digest")
-            radar = wait_for(lambda: [m for m in slack.messages if m["channel"] == "#radar"],
-                             60, "the radar alert")
-            assert len(radar) == 1
+            radar = wait_for(
+                lambda: [m for m in slack.messages
+                         if m["channel"] == "#radar" and not m.get("thread_ts")],
+                60, "the radar alert",
+            )
+            assert len(radar) == 1 and "Spike: Acme" in radar[0]["text"]
             assert len(alerts()) == 2, "nothing alerted twice"
             assert case is not None
         except AssertionError as exc:
