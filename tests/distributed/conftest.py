@@ -36,7 +36,13 @@ def database(postgres: MachineServer | PostgresServer) -> str:
 
 
 def settings_text(
-    database: str, broker: str, hn_url: str, slack_url: str, every: str = "2s", extra: str = ""
+    database: str,
+    broker: str,
+    hn_url: str,
+    slack_url: str,
+    every: str = "2s",
+    extra: str = "",
+    page: int = 100,
 ) -> str:
     """One brand on the fake Hacker News, alerts to the fake Slack, with a 2 s SLA, a digest
     due now and a radar that judges the window that just closed."""
@@ -53,6 +59,7 @@ def settings_text(
         "[sources.hackernews]",
         f"every = {json.dumps(every)}",
         f"base_url = {json.dumps(hn_url)}",
+        f"hits_per_page = {page}",
         "[alerts.slack]",
         'channel = "#brand-alerts"',
         f"base_url = {json.dumps(slack_url)}",
