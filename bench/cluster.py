@@ -61,6 +61,10 @@ class Cluster:
             args += ["--queues", queues]
         return self._spawn("worker", *args)
 
+    def run(self) -> subprocess.Popen[bytes]:
+        """`listenpost run`: the single process, for comparison."""
+        return self._spawn("run", "run")
+
     def scheduler(self) -> subprocess.Popen[bytes]:
         return self._spawn("scheduler", "scheduler")
 
