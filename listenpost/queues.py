@@ -61,8 +61,9 @@ class BrokerView:
     error: str | None = None
 
 
-def look(settings: Settings) -> BrokerView:
-    """Ask the broker; an unreachable one is reported, never raised."""
+def look(settings: Settings, ping: bool = True) -> BrokerView:
+    """Ask the broker (and, with `ping`, the workers: a second's wait); an unreachable broker
+    is reported, never raised."""
     view = BrokerView(settings.queue.broker_shown)
     app = make_app(settings)
     try:
@@ -75,8 +76,9 @@ def look(settings: Settings) -> BrokerView:
                 except Exception:  # not declared yet: no worker has listened on it
                     view.depths[queue] = None
                     channel = conn.channel()  # AMQP closes a channel on a failed passive declare
-        replies = app.control.ping(timeout=PING_TIMEOUT)
-        view.workers = sorted(name for reply in replies for name in reply)
+        if ping:
+            replies = app.control.ping(timeout=PING_TIMEOUT)
+            view.workers = sorted(name for reply in replies for name in reply)
     except Exception as exc:
         view.error = f"{type(exc).__name__}: {exc}"
     return view
