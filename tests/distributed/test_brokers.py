@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 from kombu import Connection
@@ -65,5 +67,12 @@ def test_two_schedulers_send_one_schedule_and_a_standby_takes_over(
         before = look(settings).depths["poll"] or 0
         time.sleep(3)
         assert (look(settings).depths["poll"] or 0) > before, "the standby sends nothing"
+        shown = subprocess.run(
+            [sys.executable, "-m", "listenpost.cli", "-s", str(cluster.settings), "sources"],
+            capture_output=True, text=True, env={**cluster.env, "COLUMNS": "80"}, timeout=60,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert f"queues on {broker}" in shown.stdout and "workers seen: 0" in shown.stdout
+        assert max(len(line) for line in shown.stdout.splitlines()) <= 80
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{cluster.log_tail(2000)}") from None
