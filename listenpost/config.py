@@ -15,7 +15,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from alerts.app_settings import SavedReply, SlackAppSettings
 from alerts.handoff_settings import RouteHandoff
@@ -42,6 +48,7 @@ from listeners.base import SourceSettings
 from listeners.errors import NotConfigured
 from listenpost.settings_brands import BrandExtras, check_brands
 from listenpost.settings_errors import format_problems, problems
+from listenpost.settings_queue import MetricsSettings, QueueSettings, check_distributed
 from radar.settings import RadarSettings
 from reports.settings import ReportSettings
 
@@ -189,6 +196,8 @@ class Settings(_Strict):
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     radar: RadarSettings = Field(default_factory=RadarSettings)  # radar/settings.py
+    queue: QueueSettings = Field(default_factory=QueueSettings)  # settings_queue.py
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # settings_queue.py
 
     @model_validator(mode="after")
     def _unique_brands(self) -> Settings:
@@ -197,6 +206,13 @@ class Settings(_Strict):
         if dupes:
             raise ValueError(f"brand names must be unique; repeated: {', '.join(dupes)}")
         return self
+
+    @field_validator("queue")
+    @classmethod
+    def _on_postgresql(cls, value: QueueSettings, info: ValidationInfo) -> QueueSettings:
+        if storage := info.data.get("storage"):  # absent: storage had its own error
+            check_distributed(value, storage.url)
+        return value
 
     @model_validator(mode="after")
     def _competitors_are_brands(self) -> Settings:

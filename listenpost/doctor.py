@@ -40,6 +40,20 @@ def _slack_app(settings: Settings, env: Mapping[str, str]) -> str:
     return "Socket Mode: Slack issued a connection for the app token"
 
 
+def _queue(settings: Settings) -> str:
+    """Distributed mode runs nothing without a reachable broker and a worker on it."""
+    from listenpost.queues import look
+
+    view = look(settings)
+    if view.error:
+        raise ConnectionError(f"broker {view.broker}: {view.error}")
+    if not view.workers:
+        raise RuntimeError(f"broker {view.broker} answers, but no worker does: "
+                           "start `listenpost worker`")
+    waiting = ", ".join(f"{q} {'—' if n is None else n}" for q, n in view.depths.items())
+    return f"{view.broker}; waiting: {waiting}; workers: {', '.join(view.workers)}"
+
+
 def _handoff(route: RouteSettings, env: Mapping[str, str]) -> str:
     """A hand-off without its secret would hold every ticket; better to hear it now."""
     table = route.webhook if route.target == "webhook" else route.zendesk
@@ -91,6 +105,8 @@ def run_checks(
             store.close()
 
     rows.append(_check("database", database))
+    if settings.queue.distributed:
+        rows.append(_check("queue", lambda: _queue(settings)))
 
     def model() -> str:
         from classifiers.triager import Triager

@@ -1,5 +1,7 @@
 """Every scheduled job of the monitor in one table: what runs, how often, and whether settings
-turn it on. listenpost/scheduler.py runs the table with APScheduler in one process.
+turn it on. listenpost/scheduler.py runs the table with APScheduler in one process; with
+`[queue]` set, listenpost/dispatch.py sends each run to its Celery queue instead and
+listenpost/celery_app.py's tasks run these same functions on the workers.
 
 Features below the wiring never see the Runtime: each exposes plain functions that take what
 they use. The adapters here are the only place a job's Runtime is taken apart into those
@@ -39,6 +41,9 @@ class Job:
     first_run: Callable[[datetime], datetime]  # the start time -> the first run
     args: tuple[str, ...] = ()
     jitter: timedelta = timedelta(0)  # each run up to this much late
+    # The Celery queue that runs it in distributed mode: poll (I/O), triage (CPU), deliver
+    # (paced per channel) or housekeeping.
+    queue: str = "housekeeping"
 
 
 def table(settings: Settings) -> list[Job]:
@@ -55,6 +60,7 @@ def table(settings: Settings) -> list[Job]:
             first_run=lambda start: start + timedelta(seconds=random.uniform(0, 3)),
             args=(brand.name, name),
             jitter=_jitter(source.interval),
+            queue="poll",
         )
         for brand in settings.brands
         for name, source in sources.items()
@@ -70,6 +76,7 @@ def table(settings: Settings) -> list[Job]:
             process,
             True,
             lambda start: start + OUTBOX_EVERY,
+            queue="triage",
         ),
         Job(
             "deliver",
@@ -78,6 +85,7 @@ def table(settings: Settings) -> list[Job]:
             deliver,
             True,
             lambda start: start + pace,
+            queue="deliver",
         ),
         Job(
             "radar",

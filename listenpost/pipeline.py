@@ -23,6 +23,7 @@ from core.triage import Triage, TriageInput
 from listeners.base import Page, SourceSettings
 from listeners.errors import AuthError, ListenerError, NotConfigured, RateLimited, Runaway
 from listeners.http import Budget, Poll, polling
+from listenpost import metrics
 from listenpost.about import about_reasons, keep_about
 from listenpost.runtime import Runtime
 from listenpost.settings_brands import brand_topics, silent_brands
@@ -132,6 +133,7 @@ def poll_source(rt: Runtime, brand: str, source: str, now: datetime | None = Non
             log.error("%s/%s: %s", brand, source, result.error)
     if result.new:
         log.info("%s/%s: %d new mention(s)", brand, source, result.new)
+    metrics.observe_poll(brand, source, result.error is not None)
     return result
 
 
@@ -264,7 +266,21 @@ def _failing_since_success(state: SourceState) -> bool:
 def triage_pending(rt: Runtime, batch: int = 256) -> int:
     """Triage every stored mention that has no triage yet; returns how many."""
     done = 0
-    while pending := rt.store.untriaged(limit=batch):
+    while scored := triage_batch(rt, batch):
+        done += scored
+    return done
+
+
+def triage_batch(rt: Runtime, limit: int = 256) -> int:
+    """Score one batch of untriaged mentions no other worker is scoring; returns how many.
+
+    A Celery triage task is one call of this, so a backlog spreads over the workers batch by
+    batch; a worker killed mid-batch leaves its batch untriaged for the next one.
+    """
+    with rt.store.claim_untriaged(limit) as claim:
+        pending = claim.mentions
+        if not pending:
+            return 0
         items = [
             TriageInput(
                 text=display_text(m.title, m.text),
@@ -283,14 +299,14 @@ def triage_pending(rt: Runtime, batch: int = 256) -> int:
             t if "relevant" in said.get(m.id, {}) else unless_noise(noise, m.brands, i.text, t)
             for m, i, t in zip(pending, items, results, strict=True)
         ]
-        rt.store.save_triage(
+        claim.save(
             [
                 (m.id, overridden(_with_about(t, m.raw, m.brands), said.get(m.id)))
                 for m, t in zip(pending, results, strict=True)
             ]
         )
-        done += len(pending)
-    return done
+    metrics.observe_triaged(len(pending))
+    return len(pending)
 
 
 def relevance_model(rt: Runtime) -> RelevanceModel:
@@ -385,12 +401,13 @@ def deliver(rt: Runtime, now: datetime | None = None) -> DeliveryReport:
     The scheduler runs this every pace window as well as after each cycle, so a backlog drains
     at the channel's pace (about a message a second) instead of a few messages per cycle.
     """
+    now = now or utcnow()
     with rt.deliver_lock:
         try:
             report = deliver_due(
                 rt.store,
                 rt.sender,
-                now=now or utcnow(),
+                now=now,
                 routes=rt.routes,
                 policy=rt.settings.alerts.fatigue.policy(),
                 digest_channels={d.channel for d in rt.settings.alerts.digests},
@@ -398,7 +415,9 @@ def deliver(rt: Runtime, now: datetime | None = None) -> DeliveryReport:
         except DatabaseUnavailable as exc:  # alerts stay queued; nothing is claimed or lost
             log.error("delivery waits: %s", exc)
             return DeliveryReport()
-        hand_off(rt, now or utcnow())  # never raises; off unless a route hands off
+        if report.sent:
+            metrics.observe_delivered(rt.store, now)
+        hand_off(rt, now)  # never raises; off unless a route hands off
         return report
 
 

@@ -10,12 +10,14 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from listenpost.jobs import table
+from listenpost import metrics
+from listenpost.jobs import Job, table
 from listenpost.pipeline import utcnow
 from listenpost.runtime import Runtime
 
@@ -24,19 +26,30 @@ log = logging.getLogger(__name__)
 
 def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> BackgroundScheduler:
     """The enabled jobs of listenpost/jobs.py, each coalesced and never run twice at once."""
+    return schedule(table(rt.settings), lambda job: (job.run, (rt, *job.args)), start_at)
+
+
+def schedule(
+    jobs: Sequence[Job],
+    call: Callable[[Job], tuple[Callable[..., object], tuple[object, ...]]],
+    start_at: datetime | None = None,
+) -> BackgroundScheduler:
+    """APScheduler over the enabled `jobs`; `call(job)` says what a run does: the job itself
+    in `listenpost run`, sending it to its Celery queue in `listenpost scheduler`."""
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone="UTC",
     )
     start_at = start_at or utcnow()
-    for job in table(rt.settings):
+    for job in jobs:
         if not job.enabled:
             continue
+        run, args = call(job)
         scheduler.add_job(
-            job.run,
+            run,
             "interval",
-            args=(rt, *job.args),
+            args=args,
             id=job.id,
             name=job.name,
             seconds=int(job.every.total_seconds()),
@@ -46,27 +59,37 @@ def build_scheduler(rt: Runtime, start_at: datetime | None = None) -> Background
     return scheduler
 
 
+def stop_on_signals(stop: threading.Event, received: list[int] | None = None) -> None:
+    """Ctrl-C / SIGTERM set `stop` (from the main thread only); a second one leaves at once.
+    Each signal is appended to `received`, so the CLI can exit 130 on Ctrl-C as `poll` does."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if received is not None:
+            received.append(signum)
+        if stop.is_set():
+            # Second Ctrl-C: leave now. Every page commits atomically with its cursor,
+            # so what a running job had not committed is simply fetched again next start.
+            log.warning("stopping now; uncommitted pages will be fetched again")
+            os._exit(128 + signum)
+        log.info("stopping after the running jobs commit (Ctrl-C again to stop now)")
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+
+
 def run_forever(rt: Runtime, stop: threading.Event | None = None) -> int | None:
     """Run until Ctrl-C / SIGTERM (or `stop` is set); running jobs finish their current page.
 
-    Returns the signal that stopped it (None when `stop` was set), so the CLI can exit 130 on
-    Ctrl-C as `poll` does."""
+    Returns the signal that stopped it (None when `stop` was set)."""
     stop = stop or rt.stopping
     received: list[int] = []
-    if threading.current_thread() is threading.main_thread():
-
-        def on_signal(signum: int, _frame: object) -> None:
-            received.append(signum)
-            if stop.is_set():
-                # Second Ctrl-C: leave now. Every page commits atomically with its cursor,
-                # so what a running job had not committed is simply fetched again next start.
-                log.warning("stopping now; uncommitted pages will be fetched again")
-                os._exit(128 + signum)
-            log.info("stopping after the running jobs commit (Ctrl-C again to stop now)")
-            stop.set()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, on_signal)
+    stop_on_signals(stop, received)
+    if metrics.serve(rt.settings.metrics, rt.store):
+        where = rt.settings.metrics
+        log.info("metrics on http://%s:%d/metrics", where.host, where.port)
     scheduler = build_scheduler(rt)
     scheduler.start()
     polls = sum(job.id.startswith("poll:") for job in scheduler.get_jobs())

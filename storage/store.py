@@ -7,11 +7,13 @@ exactly what was not kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, func, or_, select, update
 
 from core.mention import Mention, Metrics
 from core.triage import Triage
@@ -73,50 +75,35 @@ class Store:
 
     def untriaged(self, limit: int = 256) -> list[StoredMention]:
         with self.engine.begin() as conn:
+            return self._load(conn, conn.scalars(_untriaged_ids(limit)).all())
+
+    @contextmanager
+    def claim_untriaged(self, limit: int = 256) -> Iterator[TriageClaim]:
+        """Untriaged mentions that no one else is scoring, and a way to save their verdicts.
+
+        On PostgreSQL the rows stay locked (FOR NO KEY UPDATE SKIP LOCKED) until the block ends,
+        and the verdicts are saved in that same transaction: workers scoring at once take
+        disjoint batches, and a worker killed mid-batch only lets its batch go back. On SQLite
+        (one process) nothing is held while the model runs, so polls can keep writing.
+        """
+        if self.engine.dialect.name != "postgresql":
+            yield TriageClaim(self.untriaged(limit), self.save_triage)
+            return
+        with self.engine.begin() as conn:
             ids = conn.scalars(
-                select(mentions.c.id)
-                .outerjoin(triage, triage.c.mention_id == mentions.c.id)
-                .where(triage.c.mention_id.is_(None))
-                .order_by(mentions.c.id)
-                .limit(limit)
+                _untriaged_ids(limit).with_for_update(
+                    of=mentions, skip_locked=True, key_share=True
+                )
             ).all()
-            return self._load(conn, ids)
+            yield TriageClaim(
+                self._load(conn, ids), lambda results: _save_triage(conn, results, _now())
+            )
 
     def save_triage(
         self, results: Sequence[tuple[int, Triage]], now: datetime | None = None
     ) -> None:
-        now = now or _now()
         with self.engine.begin() as conn:
-            for mention_id, t in results:
-                saved = conn.execute(
-                    db.insert(conn, triage)
-                    .values(
-                        mention_id=mention_id,
-                        sentiment=t.sentiment,
-                        negative=float(t.sentiment_scores.get("negative", 0.0)),
-                        scores=dict(t.sentiment_scores),
-                        urgency=t.urgency,
-                        reasons=list(t.reasons),
-                        categories=list(t.categories),
-                        model_version=t.model_version,
-                        triaged_at=now,
-                        lang=t.lang,
-                        details=dict(t.details),
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(triage.c.mention_id)
-                ).first()
-                if saved is None:
-                    continue  # triaged before (another process): its verdict and mute stand
-                if t.lang:  # the network did not say; the detector did
-                    conn.execute(
-                        update(mentions)
-                        .where(mentions.c.id == mention_id, mentions.c.lang.is_(None))
-                        .values(lang=t.lang)
-                    )
-                if muted_by := t.details.get("muted_by"):  # a team rule: a label, so every
-                    # reader (routes, stats, reports) skips it like a person's "not relevant"
-                    insert_label(conn, mention_id, "relevant", False, str(muted_by), "rule", now)
+            _save_triage(conn, results, now or _now())
 
     def unrouted(self, limit: int = 256) -> list[StoredMention]:
         with self.engine.begin() as conn:
@@ -424,6 +411,57 @@ class Store:
                 return f"sqlite {version} ({str(mode).upper()}) at {self.engine.url.database}"
             version = conn.exec_driver_sql("show server_version").scalar()
             return f"{self.engine.dialect.name} {version}"
+
+
+@dataclass(frozen=True)
+class TriageClaim:
+    """A batch to score and the one way to save its verdicts (in the batch's transaction)."""
+
+    mentions: list[StoredMention]
+    save: Callable[[Sequence[tuple[int, Triage]]], None]
+
+
+def _untriaged_ids(limit: int) -> Select[tuple[int]]:
+    return (
+        select(mentions.c.id)
+        .outerjoin(triage, triage.c.mention_id == mentions.c.id)
+        .where(triage.c.mention_id.is_(None))
+        .order_by(mentions.c.id)
+        .limit(limit)
+    )
+
+
+def _save_triage(conn: Connection, results: Sequence[tuple[int, Triage]], now: datetime) -> None:
+    for mention_id, t in results:
+        saved = conn.execute(
+            db.insert(conn, triage)
+            .values(
+                mention_id=mention_id,
+                sentiment=t.sentiment,
+                negative=float(t.sentiment_scores.get("negative", 0.0)),
+                scores=dict(t.sentiment_scores),
+                urgency=t.urgency,
+                reasons=list(t.reasons),
+                categories=list(t.categories),
+                model_version=t.model_version,
+                triaged_at=now,
+                lang=t.lang,
+                details=dict(t.details),
+            )
+            .on_conflict_do_nothing()
+            .returning(triage.c.mention_id)
+        ).first()
+        if saved is None:
+            continue  # triaged before (another process): its verdict and mute stand
+        if t.lang:  # the network did not say; the detector did
+            conn.execute(
+                update(mentions)
+                .where(mentions.c.id == mention_id, mentions.c.lang.is_(None))
+                .values(lang=t.lang)
+            )
+        if muted_by := t.details.get("muted_by"):  # a team rule: a label, so every
+            # reader (routes, stats, reports) skips it like a person's "not relevant"
+            insert_label(conn, mention_id, "relevant", False, str(muted_by), "rule", now)
 
 
 def _claimable(now: datetime) -> Any:

@@ -15,6 +15,7 @@ from listenpost import logs
 from listenpost.cli import (
     cases,
     common,
+    distributed,
     init,
     mentions,
     monitor,
@@ -56,6 +57,6 @@ def main(
     logs.setup(os.environ, verbose, log_format)
 
 
-for group in (init, monitor, mentions, triage, report, cases, radar, query):
+for group in (init, monitor, mentions, triage, report, cases, radar, query, distributed):
     group.register(app)
 readable.apply(app)

@@ -14,6 +14,7 @@ from core.tables import Column
 from listenpost.cli import common
 
 if TYPE_CHECKING:
+    from listenpost.config import Settings
     from listenpost.pipeline import CycleReport
     from storage.records import SourceState
 
@@ -204,6 +205,29 @@ def sources() -> None:
     if streams:
         now = datetime.now(UTC)
         common.console.print(stream_table(streams, stream_states, now), highlight=False)
+    if settings.queue.distributed:
+        _print_broker(settings)
+
+
+QUEUE_COLUMNS = (Column("queue"), Column("waiting", justify="right"), Column("runs", wide=True))
+
+
+def _print_broker(settings: Settings) -> None:
+    """Distributed mode: what waits in each queue and which workers answered."""
+    from listenpost.queues import look
+
+    view = look(settings)
+    if view.error:
+        common.console.print(Text(f"broker {view.broker}: unreachable ({view.error})",
+                                  style="red"), highlight=False)
+        return
+    runs = {"poll": "fetching (I/O)", "triage": "scoring, routing (CPU)",
+            "deliver": "Slack, paced per channel", "housekeeping": "SLA, digests, radar, report"}
+    rows = [[q, "—" if n is None else str(n), runs.get(q, "")] for q, n in view.depths.items()]
+    title = f"queues on {view.broker}"
+    common.console.print(common.table(QUEUE_COLUMNS, rows, title=title), highlight=False)
+    workers = ", ".join(view.workers) if view.workers else "none answered"
+    common.console.print(f"workers seen: {len(view.workers)} ({workers})", highlight=False)
 
 
 def _short_error(state: SourceState | None) -> str:

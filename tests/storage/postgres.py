@@ -1,8 +1,10 @@
-"""A throwaway PostgreSQL server for the storage tests, started from the local binaries.
+"""PostgreSQL for the tests: the machine's server on 127.0.0.1:5432 (CI's `.ci/run` makes sure
+one answers), or, where none does, a throwaway server started from the local binaries.
 
 The same Store tests run against it as against SQLite, because "the same code runs on
-PostgreSQL" is only true while something checks it. Found via PATH or Debian's
-/usr/lib/postgresql/<version>/bin; absent binaries are the one reason to skip.
+PostgreSQL" is only true while something checks it. Every test gets a database of its own,
+dropped at the end of the session, so tests never see each other's rows. Under CI a missing
+PostgreSQL fails the run instead of skipping it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,6 +110,70 @@ class PostgresServer:
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+
+MACHINE_HOST, MACHINE_PORT = "127.0.0.1", 5432
+
+
+class MachineServer:
+    """The machine's own server (trust auth, as CI and the dev machines set it up)."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        self.created: list[str] = []
+
+    def new_database(self) -> str:
+        import psycopg
+
+        name = f"listenpost_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        self.created.append(name)
+        return self.url(name)
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{self.user}@{MACHINE_HOST}:{MACHINE_PORT}/{database}"
+
+    def drop_all(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def machine_server() -> MachineServer | None:
+    """The server on 127.0.0.1:5432 when it answers and lets us create databases."""
+    import psycopg
+
+    for user in ("postgres", "root"):
+        url = f"postgresql://{user}@{MACHINE_HOST}:{MACHINE_PORT}/postgres"
+        try:
+            with psycopg.connect(url, connect_timeout=3) as conn:
+                if conn.execute("SELECT rolcreatedb OR rolsuper FROM pg_roles "
+                                "WHERE rolname = current_user").fetchone() == (True,):
+                    return MachineServer(user)
+        except psycopg.Error:
+            continue
+    return None
+
+
+@contextmanager
+def available() -> Iterator[MachineServer | PostgresServer | None]:
+    """The machine's server, else a throwaway one, else None (no PostgreSQL here at all)."""
+    machine = machine_server()
+    if machine is not None:
+        try:
+            yield machine
+        finally:
+            machine.drop_all()
+        return
+    bindir = find_binaries()
+    if bindir is None:
+        yield None
+        return
+    with running(bindir) as server:
+        yield server
 
 
 @contextmanager

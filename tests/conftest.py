@@ -1,0 +1,26 @@
+"""What several test packages share: PostgreSQL (the storage tests run on it as well as on
+SQLite; distributed mode runs only on it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.storage.postgres import MachineServer, PostgresServer, available
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[MachineServer | PostgresServer]:
+    """A server to create one fresh database per test on (`new_database()`)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.fail("psycopg is not installed: pip install -e '.[postgres]'")
+    with available() as server:
+        if server is None:
+            if os.environ.get("CI"):
+                pytest.fail("no PostgreSQL on 127.0.0.1:5432 and no initdb: .ci/run starts one")
+            pytest.skip("no PostgreSQL: none on 127.0.0.1:5432 and no initdb to start one")
+        yield server
