@@ -1,5 +1,6 @@
-"""What several test packages share: PostgreSQL (the storage tests run on it as well as on
-SQLite; distributed mode runs only on it)."""
+"""What several test packages share: the real bundled model, the fake Hacker News and Slack
+servers, and PostgreSQL (the storage tests run on it as well as on SQLite; distributed mode runs
+only on it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,29 @@ from collections.abc import Iterator
 
 import pytest
 
+from classifiers.triager import Triager
+from fakes.hackernews import FakeHackerNews
+from fakes.server import FakeServer
+from fakes.slack import FakeSlack
 from tests.storage.postgres import MachineServer, PostgresServer, available
+
+
+@pytest.fixture(scope="session")
+def triager() -> Triager:
+    """The real bundled model, loaded once for the whole run."""
+    return Triager()
+
+
+@pytest.fixture
+def hn() -> Iterator[FakeHackerNews]:
+    with FakeServer() as srv:
+        yield FakeHackerNews(srv)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")

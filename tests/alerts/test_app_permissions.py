@@ -168,7 +168,7 @@ def test_a_group_slack_will_not_list_lets_nobody_in_and_says_why_once(
         click(app, slack, posted, button(posted.message["blocks"], r.RESOLVE), LEAD)
     eventually(lambda: len(slack.responses) == 2)
     assert get_case(store, posted.mention_id).status == "open"  # type: ignore[union-attr]
-    (warning,) = [rec.getMessage() for rec in caplog.records]
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "alerts.permissions"]
     assert "S0LEADS: missing_scope (add the usergroups:read scope" in warning
 
 

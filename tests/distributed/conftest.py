@@ -12,22 +12,7 @@ from typing import Any
 import pytest
 
 from bench.cluster import Cluster
-from fakes.hackernews import FakeHackerNews
-from fakes.server import FakeServer
-from fakes.slack import FakeSlack
 from tests.storage.postgres import MachineServer, PostgresServer
-
-
-@pytest.fixture
-def hn() -> Iterator[FakeHackerNews]:
-    with FakeServer() as srv:
-        yield FakeHackerNews(srv)
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
 
 
 @pytest.fixture

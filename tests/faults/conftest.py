@@ -12,30 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.triager import Triager
-from fakes.hackernews import FakeHackerNews
-from fakes.server import FakeServer
-from fakes.slack import FakeSlack
-
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def triager() -> Triager:
-    """The real bundled model, loaded once for the whole fault suite."""
-    return Triager()
-
-
-@pytest.fixture
-def hn() -> Iterator[FakeHackerNews]:
-    with FakeServer() as srv:
-        yield FakeHackerNews(srv)
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
 
 
 @pytest.fixture

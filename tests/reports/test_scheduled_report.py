@@ -19,12 +19,6 @@ NOVEMBER = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # October's report is due
 
 
 @pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 def rt(tmp_path: Path, slack: FakeSlack) -> Iterator[Runtime]:
     path = tmp_path / "settings.toml"
     path.write_text(
