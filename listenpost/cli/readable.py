@@ -61,28 +61,28 @@ def _metavar(param: Any) -> str:
     return BY_TYPE.get(annotation, "TEXT")
 
 
-class ReadableCommand(TyperCommand):
+class _Readable:
+    """Mixed into Typer's command and group classes, ahead of them."""
+
+    params: list[Any]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _readable(self.params)
 
     def get_help_option(self, ctx: typer.Context) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.metavar = ""
         return option
 
 
-class ReadableGroup(TyperGroup):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _readable(self.params)
+class ReadableCommand(_Readable, TyperCommand):
+    pass
 
-    def get_help_option(self, ctx: typer.Context) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
+
+class ReadableGroup(_Readable, TyperGroup):
+    pass
 
 
 def apply(app: typer.Typer) -> None:
