@@ -40,12 +40,12 @@ from rich.table import Table  # noqa: E402
 from bench.cluster import Cluster, fresh_redis, wait_for  # noqa: E402
 from bench.machine import cpu_model, usable_cores  # noqa: E402
 from fakes.harness import HARNESSES, Harness, RecordingServer  # noqa: E402
+from fakes.postgres import machine_server  # noqa: E402
 from fakes.slack import FakeSlack  # noqa: E402
 from listenpost import config  # noqa: E402
 from listenpost.queues import look  # noqa: E402
 from storage import Store  # noqa: E402
 from storage.monitoring import alert_timings  # noqa: E402
-from tests.storage.postgres import machine_server  # noqa: E402
 
 ANGRY_EVERY = 25
 EVERY = "2s"

@@ -11,9 +11,9 @@ import pytest
 
 from classifiers.triager import Triager
 from fakes.hackernews import FakeHackerNews
+from fakes.postgres import MachineServer, PostgresServer, available
 from fakes.server import FakeServer
 from fakes.slack import FakeSlack
-from tests.storage.postgres import MachineServer, PostgresServer, available
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench.cluster import Cluster
-from tests.storage.postgres import MachineServer, PostgresServer
+from fakes.postgres import MachineServer, PostgresServer
 
 
 @pytest.fixture

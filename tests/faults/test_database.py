@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, text
 
 from fakes.hackernews import FakeHackerNews, story
+from fakes.postgres import find_binaries, running
 from listeners.http import HttpClient
 from listenpost import config
 from listenpost.pipeline import poll_source, process, run_cycle
@@ -22,7 +23,6 @@ from storage import DatabaseUnavailable, Store
 from storage.db import database_wide
 from tests.faults.conftest import cli, fill
 from tests.storage.factories import mention
-from tests.storage.postgres import find_binaries, running
 from tests.wiring.conftest import settings_text
 
 NOW = int(time.time())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fakes.postgres import MachineServer, PostgresServer
 from storage import Store
-from tests.storage.postgres import MachineServer, PostgresServer
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

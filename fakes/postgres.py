@@ -1,5 +1,6 @@
-"""PostgreSQL for the tests: the machine's server on 127.0.0.1:5432 (CI's `.ci/run` makes sure
-one answers), or, where none does, a throwaway server started from the local binaries.
+"""PostgreSQL for the tests and benchmarks: the machine's server on 127.0.0.1:5432 (CI's
+`.ci/run` makes sure one answers), or, where none does, a throwaway server started from the
+local binaries.
 
 The same Store tests run against it as against SQLite, because "the same code runs on
 PostgreSQL" is only true while something checks it. Every test gets a database of its own,
