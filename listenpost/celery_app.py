@@ -18,9 +18,8 @@ its task back) or lost (the next tick sends another) changes nothing its first r
   rows) and the outbox's claims hold across all workers.
 - housekeeping: SLA, digests, radar and the report, by job id, each under its own lease.
 
-A stream listener (a long-lived task matching every post against every query) joins as a queue
-of its own: a job with queue "stream" in listenpost/jobs.py, a task name for it in
-`queues.TASK_OF_QUEUE`, and a task here holding the lease `stream:<source>` for its life.
+Stream listeners are not tasks: the leading scheduler reads them (listenpost/dispatch.py), so
+each has one reader, and what they store wakes a triage task here.
 """
 
 from __future__ import annotations
