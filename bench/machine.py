@@ -26,12 +26,15 @@ def usable_cores() -> int:
 
 
 def describe() -> str:
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # the lean install: the monitor runs without it
+        threads = "no torch"
+    else:
+        threads = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
     return (
-        f"{cpu_model()}, {usable_cores()} usable core(s), torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
+        f"{cpu_model()}, {usable_cores()} usable core(s), {threads}, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
     )
 
 
