@@ -12,10 +12,12 @@ raised after the other feeds were read.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 GOOGLE_NEWS_URL = "https://news.google.com"
 GOOGLE_NEWS_EDITION = {"hl": "en-US", "gl": "US", "ceid": "US:en"}
 MAX_SEEN_PER_FEED = 500
+FEEDS_AT_ONCE = 4  # feeds fetched side by side in one poll
 
 
 class RssSettings(SourceSettings):
@@ -132,23 +135,33 @@ class RssListener(Listener):
         # Only feeds still configured are carried forward; a changed query is a new URL.
         states = {url: stored[url] for url in urls if url in stored}
         errors: list[ListenerError] = []
-        for url in urls:
-            try:
-                result = self._read(url, states.get(url), query)
-            except ListenerError as exc:
-                errors.append(exc)
-                continue
-            if result is not None:
-                mentions, states[url] = result
-                yield Page(mentions, Cursor(feeds=states).model_dump_json())
+        with ThreadPoolExecutor(max_workers=FEEDS_AT_ONCE) as pool:
+            # Side by side, so one unreachable feed's retries do not hold up the others; each
+            # fetch runs in a copy of this poll's context, so the poll's bounds apply to it.
+            fetches = [
+                pool.submit(contextvars.copy_context().run, self._fetch, url, states.get(url))
+                for url in urls
+            ]
+            for url, fetch in zip(urls, fetches, strict=True):
+                try:
+                    result = self._read(url, fetch.result(), states.get(url), query)
+                except ListenerError as exc:
+                    errors.append(exc)
+                    continue
+                if result is not None:
+                    mentions, states[url] = result
+                    yield Page(mentions, Cursor(feeds=states).model_dump_json())
         if errors:
             raise first_of(errors)
 
     def _read(
-        self, url: str, state: FeedState | None, query: Query
+        self,
+        url: str,
+        fetched: tuple[httpx.Response, feedparser.FeedParserDict] | None,
+        state: FeedState | None,
+        query: Query,
     ) -> tuple[list[Mention], FeedState] | None:
         """New matching entries and the feed's next state; None when it has not changed."""
-        fetched = self._fetch(url, state)
         if fetched is None:
             return None
         response, parsed = fetched

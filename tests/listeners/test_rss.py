@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 
 from core.query import parse
 from fakes.rss import FakeFeeds, Item
-from fakes.server import FakeServer, Response
+from fakes.server import FakeServer, Handler, Request, Response
 from listeners.base import Page
 from listeners.errors import ListenerError, MalformedResponse, RateLimited
 from listeners.http import HttpClient
@@ -188,3 +189,26 @@ def test_check_reads_every_feed(feeds: FakeFeeds, http: HttpClient) -> None:
         .check()
         .startswith("2 feed(s) answered")
     )
+
+
+def test_feeds_are_fetched_side_by_side(feeds: FakeFeeds, server: FakeServer) -> None:
+    """Each feed answers only once both requests are in flight: read one after the other, the
+    first would wait in vain and fail, and an unreachable feed's retries would hold up the rest."""
+    both_asked = threading.Barrier(2, timeout=5)
+    items = {"/a.xml": [Item("a1", "Acme on a", at(1))], "/b.xml": [Item("b1", "Acme on b", at(2))]}
+    for path, posts in items.items():
+        feeds.rss(path, posts)
+        served = server.routes[("GET", path)]
+
+        def together(req: Request, served: Handler = served) -> Response:
+            try:
+                both_asked.wait()
+            except threading.BrokenBarrierError:
+                return Response(503, "asked alone")
+            return served(req)
+
+        server.route("GET", path, together)
+    http = HttpClient(timeout=10, retries=0)
+    lst = listener(feeds, http, google_news=False, feeds=[feeds.url(p) for p in items])
+    pages = run(lst, "acme")
+    assert sorted(ids(pages)) == ["a1", "b1"]
