@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+# The same folder layout as the triage model's: graph, tokenizer, card.
+from classifiers.model import CARD_FILE, MODEL_FILE, MODELS_DIR, TOKENIZER_FILE
+
 DEFAULT_EMBEDDER = MODELS_DIR / "embedder"
-MODEL_FILE = "model.onnx"
-TOKENIZER_FILE = "tokenizer.json"
-CARD_FILE = "model.json"
 
 
 class Embedder:

@@ -20,10 +20,7 @@ from classifiers.model import CARD_FILE, MODEL_FILE, OUTPUTS, TOKENIZER_FILE
 def export(net: Any, tokenizer_file: Path, out_dir: Path, card: dict[str, Any]) -> Path:
     """Write model.onnx, tokenizer.json and model.json into `out_dir` (replaced as a whole)."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers import optimizer
 
-    out_dir = Path(out_dir)
     hidden = net.encoder.config.hidden_size
     heads = net.encoder.config.num_attention_heads
     with tempfile.TemporaryDirectory(prefix="triage-export-") as tmp:
@@ -38,6 +35,20 @@ def export(net: Any, tokenizer_file: Path, out_dir: Path, card: dict[str, Any]) 
             # dynamic above and the exported graph is scored on the held-out rows afterwards.
             warnings.simplefilter("ignore")
             _export_graph(net, ids, mask, raw, axes)
+        return ship(raw, heads, hidden, tokenizer_file, card, out_dir)
+
+
+def ship(
+    raw: Path, heads: int, hidden: int, tokenizer_file: Path, card: dict[str, Any], out_dir: Path
+) -> Path:
+    """Fuse and int8-quantise the raw ONNX graph of a BERT-shaped network, then put it into
+    `out_dir` with its tokenizer and card, replacing the folder as a whole (a half-written
+    model is never left where the monitor loads it)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    out_dir = Path(out_dir)
+    with tempfile.TemporaryDirectory(prefix="onnx-ship-") as tmp:
         fused = optimizer.optimize_model(
             str(raw), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1
         )

