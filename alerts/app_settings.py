@@ -15,8 +15,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from core.settings import Strict
-from core.triage import CATEGORIES
+from core.settings import Categories, Languages, Strict
 
 EVERYONE = "*"
 # A Slack user (U…, or W… on Enterprise Grid) or user group (S…) id, as Slack shows it under
@@ -80,8 +79,8 @@ class SavedReply(Strict):
 
     name: str = Field(min_length=1, max_length=60)
     text: str = Field(min_length=1, max_length=2000)
-    categories: list[str] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=list)
+    categories: Categories = Field(default_factory=list)
+    languages: Languages = Field(default_factory=list)
 
     @field_validator("text")
     @classmethod
@@ -96,19 +95,3 @@ class SavedReply(Strict):
                 raise ValueError(f"unknown placeholder {{{name}}}; use {allowed}")
         return value
 
-    @field_validator("categories")
-    @classmethod
-    def _known_categories(cls, value: list[str]) -> list[str]:
-        for category in value:
-            if category not in CATEGORIES:
-                raise ValueError(f"unknown category {category!r}; use {', '.join(CATEGORIES)}")
-        return value
-
-    @field_validator("languages")
-    @classmethod
-    def _language_codes(cls, value: list[str]) -> list[str]:
-        codes = [code.strip().lower() for code in value]
-        for code in codes:
-            if not (2 <= len(code) <= 3 and code.isalpha() and code.isascii()):
-                raise ValueError(f"{code!r} is not a language code like 'en' or 'fr'")
-        return codes

@@ -12,35 +12,14 @@ model, validated at start so a typo fails with one line instead of silently muti
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from classifiers.rules import KeywordRule
 from core.query import QueryError, parse
-from core.settings import Strict
-from core.triage import CATEGORIES, URGENCIES
-
-
-def _language_codes(value: list[str]) -> list[str]:
-    codes = [v.strip().lower() for v in value]
-    for code in codes:
-        if not re.fullmatch(r"[a-z]{2,3}", code):
-            raise ValueError(f"{code!r} is not a language code; use ISO 639-1 like 'en', 'fr'")
-    return codes
-
-
-def _category_ids(value: list[str]) -> list[str]:
-    for category in value:
-        if category not in CATEGORIES:
-            raise ValueError(f"unknown category {category!r}; use {', '.join(CATEGORIES)}")
-    return value
-
-
-# Route filters (`[[alerts.routes]] languages = ["fr"]`, `categories = ["outage"]`).
-Languages = Annotated[list[str], AfterValidator(_language_codes)]
-Categories = Annotated[list[str], AfterValidator(_category_ids)]
+from core.settings import Categories, Strict
+from core.triage import URGENCIES
 
 
 class KeywordRuleSettings(Strict):

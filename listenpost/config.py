@@ -33,15 +33,10 @@ from alerts.settings import (
     Sla,
     TimeZone,
 )
-from classifiers.settings import (
-    Categories,
-    KeywordRuleSettings,
-    Languages,
-    SentimentModel,
-)
+from classifiers.settings import KeywordRuleSettings, SentimentModel
 from core.durations import parse_duration
 from core.query import Query, QueryError, parse
-from core.settings import Strict, is_http_url
+from core.settings import Categories, Languages, Strict, is_http_url
 from core.triage import SENTIMENTS, URGENCIES
 from listeners import registry
 from listeners.base import SourceSettings
@@ -136,8 +131,8 @@ class RouteSettings(RouteHandoff):  # target, webhook, zendesk: alerts/handoff_s
     min_urgency: str | None = None
     brands: list[str] = Field(default_factory=list)
     networks: list[str] = Field(default_factory=list)
-    languages: Languages = Field(default_factory=list)  # classifiers/settings.py
-    categories: Categories = Field(default_factory=list)  # classifiers/settings.py
+    languages: Languages = Field(default_factory=list)
+    categories: Categories = Field(default_factory=list)
     sla: Sla = None  # "30m" or { dm = "30m", comment = "1h", post = "24h" }: alerts/settings.py
     quiet_hours: QuietHours = None  # "22:00-07:00" in `timezone`: alerts/settings.py
     timezone: TimeZone = "UTC"  # alerts/settings.py

@@ -12,8 +12,7 @@ from pydantic import Field, field_validator
 
 from core.durations import parse_duration
 from core.query import QueryError, parse
-from core.settings import Strict
-from core.triage import CATEGORIES
+from core.settings import Categories, Strict
 from radar.detect import HOUR, SENSITIVITIES, Params
 
 Scope = Literal["brand", "category", "term"]
@@ -35,7 +34,7 @@ class RadarSettings(Strict):
     history_weeks: int = Field(default=4, ge=1, le=12)  # weeks the seasonal baseline looks back
     channel: str | None = None  # default: alerts.slack.channel
     scopes: list[Scope] = Field(default_factory=lambda: ["brand", "category", "term"])
-    categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    categories: Categories = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     # Terms and hashtags watched on their own (each is a query: `outage`, `"acme cloud"`,
     # `#acmedown`); the brand's whole volume is always watched.
     terms: list[str] = Field(default_factory=list)
@@ -59,14 +58,6 @@ class RadarSettings(Strict):
     def _sensitivity(cls, value: str) -> str:
         if value not in SENSITIVITIES:
             raise ValueError(f"unknown sensitivity {value!r}; use {', '.join(SENSITIVITIES)}")
-        return value
-
-    @field_validator("categories")
-    @classmethod
-    def _categories(cls, value: list[str]) -> list[str]:
-        for c in value:
-            if c not in CATEGORIES:
-                raise ValueError(f"unknown category {c!r}; use {', '.join(CATEGORIES)}")
         return value
 
     @field_validator("terms")
