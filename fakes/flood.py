@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from fakes.server import LocalServer
 
 _CHUNK = b"<!-- " + b"x" * 65_000 + b" -->\n"  # still XML: a feed reader keeps reading
 
@@ -71,24 +73,18 @@ class FloodServer:
                 with outer._lock:
                     outer.sent[path] = written
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.local = LocalServer(_H)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.local.url
 
     def serve(self, path: str, size: int, **options: Any) -> None:
         self.floods[path] = Flood(size, **options)
 
     def __enter__(self) -> FloodServer:
-        self._thread.start()
+        self.local.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.local.stop()

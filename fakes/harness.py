@@ -71,7 +71,7 @@ class RecordingServer(FakeServer):
         super().__init__()
         # http.server writes headers and body separately; with Nagle on, the body waits for the
         # client's delayed ACK (40 ms on Linux) - a stall of the fake, not of any network.
-        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True
+        self.local.httpd.RequestHandlerClass.disable_nagle_algorithm = True
         self.answers: list[int] = []
         self.busy = 0.0  # seconds spent inside route handlers
         self._record_lock = threading.Lock()

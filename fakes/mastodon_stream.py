@@ -21,11 +21,12 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from fakes.mastodon import _page
+from fakes.server import LocalServer
 
 STREAM = "/api/v1/streaming/"
 TAG_TIMELINE = "/api/v1/timelines/tag/"
@@ -75,19 +76,14 @@ class FakeMastodonStreaming:
             def do_GET(self) -> None:
                 outer._serve(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.local = LocalServer(_H)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.local.url
 
     def __enter__(self) -> FakeMastodonStreaming:
-        self._thread.start()
+        self.local.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -95,8 +91,7 @@ class FakeMastodonStreaming:
         for sub in list(self.subscribers):
             with sub.cond:
                 sub.cond.notify_all()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.local.stop()
 
     # -- what the instance does
 

@@ -20,6 +20,31 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+class LocalServer:
+    """A threading HTTP server on a free port of 127.0.0.1, served from a daemon thread: how
+    every fake here listens, whatever it answers."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        # A short poll interval makes shutdown near-instant (the default waits up to 0.5 s).
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 @dataclass
 class Request:
     method: str
@@ -106,29 +131,22 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._httpd.daemon_threads = True
-        # A short poll interval makes shutdown near-instant (the default waits up to 0.5 s).
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.local = LocalServer(_H)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.local.url
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         with self._lock:
             self.routes[(method, path)] = handler
 
     def start(self) -> FakeServer:
-        self._thread.start()
+        self.local.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.local.stop()
 
     def __enter__(self) -> FakeServer:
         return self.start()
