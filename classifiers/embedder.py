@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 # The same folder layout as the triage model's: graph, tokenizer, card.
-from classifiers.model import CARD_FILE, MODEL_FILE, MODELS_DIR, TOKENIZER_FILE
+from classifiers.model import CARD_FILE, MODEL_FILE, MODELS_DIR, TOKENIZER_FILE, length_batches
 
 DEFAULT_EMBEDDER = MODELS_DIR / "embedder"
 
@@ -54,19 +54,9 @@ class Embedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text, in the caller's order."""
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = np.zeros((len(texts), int(self.card["dimensions"])), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            width = max(len(ids[i]) for i in batch)
-            input_ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for j, i in enumerate(batch):
-                input_ids[j, : len(ids[i])] = ids[i]
-                mask[j, : len(ids[i])] = 1
-            (vectors,) = self.session.run(
-                ["embedding"], {"input_ids": input_ids, "attention_mask": mask}
-            )
+        for batch, inputs in length_batches(ids, self.batch_size):
+            (vectors,) = self.session.run(["embedding"], inputs)
             out[batch] = vectors
         return out
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,24 @@ MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CARD_FILE = "model.json"
 OUTPUTS = ("sentiment", "categories", "urgency")
+
+
+def length_batches(
+    ids: Sequence[Sequence[int]], batch_size: int
+) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+    """Texts' word-piece ids in batches of like length, each padded to its longest with its
+    attention mask: a short tweet never pays for a long post's padding. Yields the batch's
+    positions in `ids` and the model's inputs."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        width = max(len(ids[i]) for i in batch)
+        input_ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for j, i in enumerate(batch):
+            input_ids[j, : len(ids[i])] = ids[i]
+            mask[j, : len(ids[i])] = 1
+        yield batch, {"input_ids": input_ids, "attention_mask": mask}
 
 
 @dataclass(frozen=True)
@@ -154,20 +172,10 @@ class TriageModel:
         """Rows of [sentiment | categories | urgency] for distinct texts, in their order."""
         read = [model_text(t, self.masks) for t in texts]
         ids = [e.ids for e in self.tokenizer.encode_batch(read)]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = np.full((len(texts), self._width), np.nan, dtype=np.float32)
         s, c = len(SENTIMENTS), len(CATEGORIES)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            width = max(len(ids[i]) for i in batch)
-            input_ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for j, i in enumerate(batch):
-                input_ids[j, : len(ids[i])] = ids[i]
-                mask[j, : len(ids[i])] = 1
-            sentiment, categories, urgency = self.session.run(
-                list(OUTPUTS), {"input_ids": input_ids, "attention_mask": mask}
-            )
+        for batch, inputs in length_batches(ids, self.batch_size):
+            sentiment, categories, urgency = self.session.run(list(OUTPUTS), inputs)
             out[batch, :s] = sentiment
             if self._columns:
                 out[np.ix_(batch, [s + k for k in self._columns])] = categories
