@@ -1,6 +1,7 @@
 """Triage benchmark: load time, full-triage throughput, peak memory and held-out quality.
 
     python bench/triage.py [--mentions 4000] [--threads 2] [--model DIR] [--data DIR]
+                           [--candidate DIR ...] [--compare-only]
 
 Throughput and memory are measured in fresh subprocesses that never import torch, as the
 service runs: `Triager` end to end (team rules, language, model, word rules, urgency) on
@@ -10,6 +11,12 @@ Texts come from the held-out sentiment rows when ../shared/data exists, else fro
 synthetic sample generated here. Held-out figures need ../shared/data and are skipped without
 it; the per-category, sentiment and urgency figures on hand-labelled brand mentions
 (bench/data/brand_mentions_*.tsv, the `listenpost eval` format) are always printed.
+
+First comes one row per model (the one under test and each `--candidate`): sentiment macro recall /
+macro F1 on every set in DATA/sentiment_dev/ (tweets from other sources and years, never
+trained on: the yardstick recipes are chosen by, since the held-out split shares the training
+data's years and annotators) and on the held-out split, scored through `listenpost eval`'s own
+path, beside each model's speed, load time and memory.
 """
 
 from __future__ import annotations
@@ -44,6 +51,16 @@ if mode == "load-model":
     TriageModel.load(path, threads=threads)
     print(json.dumps({"load_s": time.perf_counter() - t0}))
     sys.exit()
+def peak_rss_mb():
+    # VmHWM belongs to this program's memory map; ru_maxrss also keeps the high-water mark of
+    # the process it was forked from (the bench itself, holding models and data sets).
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 triager = Triager(model=TriageModel.load(path, threads=threads))
 load_s = time.perf_counter() - t0
 texts = open(texts_file, encoding="utf-8").read().split("\n")
@@ -60,7 +77,7 @@ warm = timed()
 print(json.dumps({
     "load_s": load_s, "cold_s": cold, "warm_s": warm, "n": len(items),
     "torch": "torch" in sys.modules,
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_rss_mb": peak_rss_mb(),
 }))
 """
 
@@ -187,18 +204,91 @@ def brand_rows(model: Path | None) -> list[str]:
     return rows
 
 
+DEV_FOLDER = "sentiment_dev"
+
+
+def dev_sets(data_dir: Path | None) -> list[Path]:
+    from classifiers.training.datasets import default_data_dir
+
+    folder = (Path(data_dir) if data_dir else default_data_dir()) / DEV_FOLDER
+    return sorted(folder.glob("*.tsv")) if folder.is_dir() else []
+
+
+def heldout_file(data_dir: Path | None, folder: Path) -> Path | None:
+    """The held-out sentiment rows written as an eval file, so every column is scored alike."""
+    from classifiers.training.datasets import (
+        MISSING,
+        SENTIMENT_FILE,
+        default_data_dir,
+        load_tasks,
+    )
+    from core.triage import SENTIMENTS
+
+    data = Path(data_dir) if data_dir else default_data_dir()
+    if not (data / SENTIMENT_FILE).is_file():
+        return None
+    rows = [e for e in load_tasks(data).heldout if e.sentiment != MISSING]
+    path = folder / "heldout.tsv"
+    lines = [f"{' '.join(e.text.split())}\t{SENTIMENTS[e.sentiment]}" for e in rows]
+    path.write_text("\n".join(["text\tlabel", *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def compare(models: list[Path | None], data_dir: Path | None, texts: list[str], threads: int
+            ) -> list[str]:
+    """One row per model: sentiment on each dev set and the held-out split, speed, memory."""
+    from classifiers.model import TriageModel
+    from classifiers.triager import Triager
+    from listenpost.cli.triage import evaluate_file
+
+    sets = dev_sets(data_dir)
+    with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp:
+        held = heldout_file(data_dir, Path(tmp))
+        files = [*sets, *([held] if held else [])]
+        names = [p.stem for p in sets] + (["held-out split"] if held else [])
+        head = ["model", *(f"{n} MR / MF1" for n in names), "mentions/s", "load", "peak RSS"]
+        out = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+        for model in models:
+            loaded = TriageModel.load(model)
+            triager = Triager(model=loaded)
+            cells = [f"{loaded.version} ({loaded.card['layers']} layers, ffn {loaded.card['ffn']})"]
+            for path in files:
+                result, _ = evaluate_file(path, "sentiment", triager)
+                cells.append(f"{result.macro_recall:.3f} / {result.macro_f1:.3f}")
+            run = worker(model, texts, threads, "triage")
+            load = min(worker(model, texts[:1], threads, "load-model")["load_s"] for _ in range(3))
+            cells += [f"{run['n'] / run['cold_s']:.0f}", f"{load:.2f} s",
+                      f"{run['peak_rss_mb']:.0f} MB"]
+            out.append("| " + " | ".join(cells) + " |")
+    if not sets:
+        out.append(f"(no {DEV_FOLDER}/ under the data folder: dev-set columns skipped)")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=4000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", type=Path, default=None, help="model folder (default shipped)")
     parser.add_argument("--data", type=Path, default=None, help="labelled data folder")
+    parser.add_argument("--candidate", type=Path, action="append", default=[],
+                        help="another model folder to compare (repeatable)")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="only the table of models side by side")
     args = parser.parse_args()
 
     from classifiers.model import TriageModel
 
     model = TriageModel.load(args.model)
     texts, source = bench_texts(args.data, args.mentions)
+    models: list[Path | None] = [args.model, *args.candidate]
+    print(f"machine: {cpu_model()}, {usable_cores()} usable cores, {args.threads} threads, "
+          f"load average {os.getloadavg()[0]:.1f}; speed: full triage of {len(texts)} "
+          f"{source}; MR / MF1: sentiment macro recall / macro F1")
+    print("\n".join(compare(models, args.data, texts, args.threads)))
+    if args.compare_only:
+        return
+    print()
     load = min(
         worker(args.model, texts[:1], args.threads, "load-model")["load_s"] for _ in range(3)
     )
