@@ -39,6 +39,9 @@ SENTIMENT_FILE = Path("sentiment") / "semeval_train.tsv"
 COMPLAINTS_FILE = Path("complaints") / "complaints_train.tsv"
 CRISIS_FILE = Path("crisislex_t26") / "crisislex_t26_train.tsv"
 HELDOUT = {"sentiment": 0.1, "complaint": 0.2, "crisis": 0.1}
+# Sets for choosing recipes on data from other sources and years: never trained on, not even as
+# unlabelled transfer texts, or they would stop measuring how the model generalises.
+NEVER_TRAIN = frozenset({"sentiment_dev"})
 # Categories the model learns from data; the others come from rules only (NaN in the output).
 LEARNED_CATEGORIES: tuple[str, ...] = ("complaint", "outage")
 _CRITICAL_TYPES = {"Affected individuals", "Infrastructure and utilities", "Caution and advice"}
@@ -202,6 +205,42 @@ def load_tasks(data_dir: Path, seed: int = SEED, require_sentiment: bool = True)
         heldout += [examples[i] for i in held]
         sources[str(rel)] = _sha256(path)
     return Split(train, heldout, sources)
+
+
+def _same(text: str) -> str:
+    """The form two copies of one tweet share: case and spacing differ between the sets."""
+    return " ".join(text.lower().split())
+
+
+def transfer_examples(
+    data_dir: Path, split: Split, limit: int | None, seed: int = SEED
+) -> tuple[list[Example], dict[str, str]]:
+    """Unlabelled rows for the teacher to label: the `text` of every TSV under `data_dir`
+    (whatever else its columns say) that is neither a training row already nor a held-out row
+    of any task, at most `limit` of them drawn by seed, with the files' sha256.
+
+    A student matches its teacher only where it has seen the teacher answer; the labelled
+    sentiment tweets are a narrow slice of what a brand hears, so every other text we have
+    (crisis reports, complaints, news-like posts) widens what it learns to imitate. Folders in
+    NEVER_TRAIN are skipped, and held-out texts are kept out so held-out figures stay honest.
+    """
+    data_dir = Path(data_dir)
+    taken = {_same(e.text) for e in split.train} | {_same(e.text) for e in split.heldout}
+    found: list[str] = []
+    sources: dict[str, str] = {}
+    for path in sorted(data_dir.rglob("*.tsv")):
+        if NEVER_TRAIN & set(path.relative_to(data_dir).parts):
+            continue
+        for (text,) in read_tsv(path, ["text"]):
+            key = _same(text)
+            if key and key not in taken:
+                taken.add(key)
+                found.append(text)
+        sources[str(path.relative_to(data_dir))] = _sha256(path)
+    if limit is not None and len(found) > limit:
+        rows = np.sort(np.random.default_rng(seed).choice(len(found), limit, replace=False))
+        found = [found[i] for i in rows]
+    return [Example(text, "transfer") for text in found], sources
 
 
 def label_examples(rows: Iterable[Mapping[str, object] | tuple[str, str, object]]) -> list[Example]:

@@ -31,8 +31,9 @@ class RetrainResult:
     rows: int  # labelled mentions the candidate learned from
 
 
-# Training speed when the model card has no measured figure: the shipped model (50,369 rows,
-# 3 epochs, distilled from a six-layer teacher) took about 3.5 h on a busy 2-core machine.
+# Training speed when the model card has no measured figure: the model shipped before cards
+# recorded it (50,369 rows, 3 epochs, distilled from a six-layer teacher) took about 3.5 h on
+# a busy 2-core machine.
 RECORDED_SECONDS = 3.5 * 3600
 RECORDED_ROWS = 50_369
 

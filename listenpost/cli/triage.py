@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from classifiers.training import recipe
 from listenpost.cli import common
 
 if TYPE_CHECKING:
@@ -341,11 +342,13 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Model folder to write (default: the shipped model).")
     ] = None,
-    epochs: Annotated[float, typer.Option(help="Passes over the training rows.")] = 3.0,
-    layers: Annotated[int, typer.Option(help="MiniLM layers kept: fewer is faster.")] = 2,
+    epochs: Annotated[float, typer.Option(help="Passes over the training rows.")] = recipe.EPOCHS,
+    layers: Annotated[int, typer.Option(help="MiniLM layers kept: fewer is faster.")] = (
+        recipe.LAYERS
+    ),
     ffn: Annotated[
         int, typer.Option(help="Feed-forward units kept per layer, of 1,536 (0: all).")
-    ] = 384,
+    ] = recipe.FFN,
     teacher: Annotated[
         Path | None, typer.Option(help="A trained model folder to learn from as well.")
     ] = None,
@@ -356,12 +359,20 @@ def train(
             help="Learn from a six-layer teacher kept as OUT.teacher (built once, ~35 min).",
         ),
     ] = True,
+    transfer_rows: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="Unlabelled texts from the other data files that the teacher labels (0: none).",
+        ),
+    ] = recipe.TRANSFER_ROWS,
 ) -> None:
     """Fine-tune and export the triage model (reproducible; held-out figures reported)."""
     _need_training_libraries()
     from classifiers.training.train import main as train_main
 
     argv: list[str] = ["--epochs", str(epochs), "--layers", str(layers), "--ffn", str(ffn)]
+    argv += ["--transfer-rows", str(transfer_rows)]
     if data:
         argv += ["--data", str(data)]
     if out:

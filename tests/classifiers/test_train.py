@@ -10,7 +10,7 @@ import pytest
 
 from classifiers.model import TriageModel
 from classifiers.training import train
-from classifiers.training.datasets import label_examples, load_tasks
+from classifiers.training.datasets import MISSING, label_examples, load_tasks, transfer_examples
 
 WORDS = {
     "negative": ["awful", "terrible", "bad", "hate", "worst", "broken", "angry"],
@@ -204,6 +204,8 @@ def test_distill_builds_a_teacher_once_beside_the_model(
         str(tmp_path / "m"),
         "--epochs",
         "1",
+        "--layers",
+        "1",
         "--ffn",
         "32",
         "--base-model",
@@ -302,3 +304,113 @@ def test_a_teacher_is_rebuilt_when_its_data_changed(tmp_path: Path, tiny_model_d
     train.ensure_teacher(data, folder, base_model=tiny_model_dir, progress=False)
     again = TriageModel.load(folder).card["training"]["sources_sha256"]
     assert again["sentiment/semeval_train.tsv"] != first["sentiment/semeval_train.tsv"]
+
+
+def test_texts_the_teacher_labels_teach_the_student_what_its_labels_never_showed(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    # The student's own labels are all neutral; the opinions are only in an unlabelled file
+    # (any TSV with a `text` column), which the teacher reads for it.
+    teacher = train.train_model(
+        write_data(tmp_path / "teacher-data"), tmp_path / "teacher", base_model=tiny_model_dir,
+        **FAST,
+    )
+    rnd = random.Random(3)
+    data = tmp_path / "data"
+    neutral = [f"{' '.join(rnd.sample(WORDS['neutral'], 3))} {i}\tneutral" for i in range(60)]
+    _tsv(data / "sentiment" / "semeval_train.tsv", "text\tlabel", neutral)
+    opinions = [
+        " ".join(rnd.sample(WORDS[label], 3)) + f" {i}"
+        for i in range(60)
+        for label in ("negative", "positive")
+    ]
+    _tsv(data / "other" / "unlabelled.tsv", "text\tevent", [f"{t}\tsomething" for t in opinions])
+    taught = {"teacher": teacher.out_dir, "distill_weight": 1.0, "lexical": False, **FAST}
+    plain = train.train_model(data, tmp_path / "plain", base_model=tiny_model_dir, **taught)
+    wide = train.train_model(
+        data, tmp_path / "wide", base_model=tiny_model_dir, transfer_rows=1000, **taught
+    )
+    probe = ["awful terrible worst hate", "great love best happy"]
+    assert TriageModel.load(plain.out_dir).predict(probe).sentiment.argmax(1).tolist() == [1, 1]
+    assert TriageModel.load(wide.out_dir).predict(probe).sentiment.argmax(1).tolist() == [0, 2]
+    transfer = TriageModel.load(wide.out_dir).card["training"]["transfer"]
+    assert transfer["rows"] == len(opinions) and transfer["limit"] == 1000
+    assert set(transfer["sources_sha256"]) == {
+        "other/unlabelled.tsv",
+        "sentiment/semeval_train.tsv",
+    }
+
+
+def test_transfer_texts_leave_out_dev_sets_held_out_rows_and_training_rows(
+    tmp_path: Path,
+) -> None:
+    data = write_data(tmp_path / "data")
+    split = load_tasks(data)
+    held = split.heldout[0].text
+    _tsv(data / "sentiment_dev" / "brand.tsv", "text\tlabel", ["a dev tweet\tneutral"])
+    _tsv(
+        data / "more" / "extra.tsv",
+        "text",
+        ["a new text", "A  NEW text", held.upper(), split.train[0].text, "another new text"],
+    )
+    found, sources = transfer_examples(data, split, None)
+    texts = [e.text for e in found]
+    assert "a new text" in texts and "another new text" in texts
+    assert "a dev tweet" not in texts and "sentiment_dev/brand.tsv" not in sources
+    assert held.upper() not in texts and split.train[0].text not in texts
+    assert len([t for t in texts if t.lower().split() == ["a", "new", "text"]]) == 1
+    assert all(e.sentiment == MISSING and e.source == "transfer" for e in found)
+    # A limit draws the same rows every time: the model is rebuilt byte for byte.
+    first = [e.text for e in transfer_examples(data, split, 2)[0]]
+    assert first == [e.text for e in transfer_examples(data, split, 2)[0]] and len(first) == 2
+
+
+def test_transfer_rows_need_a_teacher(tmp_path: Path, tiny_model_dir: Path) -> None:
+    data = write_data(tmp_path / "data")
+    with pytest.raises(ValueError, match="transfer rows need a teacher"):
+        train.train_model(data, tmp_path / "m", base_model=tiny_model_dir, transfer_rows=10)
+
+
+def test_calibrating_for_recall_and_f1_stops_starving_the_neutral_class() -> None:
+    # Mostly neutral posts, as brand talk is: tuning for macro recall alone buys the rare
+    # classes with many neutral posts called negative or positive; adding macro F1 prices that.
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    y = np.array([1] * 800 + [0] * 100 + [2] * 100)
+    logits = np.eye(3)[y] * 1.2 + rng.normal(0, 1, (len(y), 3))
+    recall_offset, _ = train._tune_offsets(logits, y, "recall")
+    both_offset, _ = train._tune_offsets(logits, y, "recall+f1")
+    by_recall = np.argmax(logits + recall_offset, axis=1)
+    by_both = np.argmax(logits + both_offset, axis=1)
+    assert train._macro_f1(by_both, y) > train._macro_f1(by_recall, y) + 0.05
+    assert (by_both == 1).sum() > (by_recall == 1).sum()
+    with pytest.raises(ValueError, match="calibrate must be one of"):
+        train.train_model(Path("."), Path("m"), calibrate="accuracy")
+
+
+def test_train_with_no_options_is_the_recipe_of_the_shipped_model() -> None:
+    # `listenpost train` must rebuild what ships: its defaults and the shipped card agree.
+    import inspect
+
+    from classifiers.model import DEFAULT_MODEL, read_card
+    from classifiers.training import recipe
+    from listenpost.cli.triage import train as train_command
+
+    card = read_card(DEFAULT_MODEL)
+    built = card["training"]
+    assert (card["layers"], card["ffn"]) == (recipe.LAYERS, recipe.FFN)
+    assert (built["epochs"], built["learning_rate"]) == (recipe.EPOCHS, recipe.LEARNING_RATE)
+    assert built["distilled"]["weight"] == recipe.DISTILL_WEIGHT
+    assert built["distilled"]["temperature"] == recipe.TEMPERATURE
+    assert built["transfer"]["limit"] == recipe.TRANSFER_ROWS
+    assert built["calibrate"] == recipe.CALIBRATE
+    defaults = {
+        name: p.default for name, p in inspect.signature(train_command).parameters.items()
+    }
+    assert (defaults["layers"], defaults["ffn"], defaults["epochs"]) == (
+        recipe.LAYERS,
+        recipe.FFN,
+        recipe.EPOCHS,
+    )
+    assert defaults["transfer_rows"] == recipe.TRANSFER_ROWS
