@@ -2,7 +2,7 @@
 
 Only onnxruntime, tokenizers and numpy are imported, never torch or transformers: that is what
 keeps start-up well under a second and the process small. Speed on two cores comes from
-1) a model cut to its first two layers, each with a quarter of its feed-forward units, and
+1) a model cut to its first three layers, each with half of its feed-forward units, and
 quantised to int8, 2) handles and links read as one word piece each (classifiers/model_text.py),
 3) sorting texts by length so a batch is padded only to its own longest text, and 4) a cache of
 recent texts, because retweets and syndicated headlines arrive many times. Sentiment is

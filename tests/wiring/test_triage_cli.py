@@ -249,7 +249,7 @@ def test_a_dry_run_says_what_would_join_and_how_long_training_takes_without_trai
 
 
 def test_retrain_dry_run_from_the_cli_returns_in_seconds(tmp_path: Path) -> None:
-    """The shipped model's card has no measured time: the recorded figure is used."""
+    """The estimate rests on how long the shipped model's own training took (its card)."""
     db = tmp_path / "lp.db"
     settings = tmp_path / "settings.toml"
     settings.write_text(f'[storage]\nurl = "sqlite:///{db}"\n')
@@ -264,8 +264,18 @@ def test_retrain_dry_run_from_the_cli_returns_in_seconds(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert time.monotonic() - start < 30
     assert "1 labelled mention(s) join the training data" in result.output
-    assert re.search(r"training would take about [\d,]+ s \(\d+\.\d h; recorded:", result.output)
+    assert re.search(
+        r"training would take about [\d,]+ s \(\d+\.\d h; this model took [\d,]+ s for",
+        result.output,
+    )
     assert "nothing was trained" in result.output
+
+
+def test_a_card_without_a_measured_time_falls_back_to_the_recorded_figure() -> None:
+    from classifiers.training.retrain import RECORDED_ROWS, RECORDED_SECONDS, estimate_seconds
+
+    seconds, basis = estimate_seconds({"training": {"rows_train": RECORDED_ROWS}}, 0)
+    assert basis.startswith("recorded:") and seconds == RECORDED_SECONDS
 
 
 def test_retrain_needs_a_model_to_compare_with(tmp_path: Path, labelled_store: Store) -> None:
