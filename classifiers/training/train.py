@@ -819,7 +819,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="learn from a six-layer teacher kept as OUT.teacher (built there first, once); "
-        "--no-distill trains from the labels alone, about 35 minutes sooner the first time",
+        "--no-distill trains from the labels alone, about half an hour sooner the first time",
     )
     parser.add_argument(
         "--transfer-rows",

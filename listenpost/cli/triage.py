@@ -356,7 +356,7 @@ def train(
         bool,
         typer.Option(
             "--distill/--no-distill",
-            help="Learn from a six-layer teacher kept as OUT.teacher (built once, ~35 min).",
+            help="Learn from a six-layer teacher kept as OUT.teacher (built once, ~30 min).",
         ),
     ] = True,
     transfer_rows: Annotated[
