@@ -248,21 +248,29 @@ def compare(models: list[Path | None], data_dir: Path | None, texts: list[str], 
         names = [p.stem for p in sets] + (["held-out split"] if held else [])
         head = ["model", *(f"{n} MR / MF1" for n in names), "mentions/s", "load", "peak RSS"]
         out = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+        # The calls behind the macro figures: how many negatives are found and how often a
+        # negative call is right (what alerts see), and the neutral class calibration moves.
+        classes = ["| model | " + " | ".join(f"{n} neg R / P, neu F1" for n in names) + " |",
+                   "|" + " --- |" * (len(names) + 1)]
         for model in models:
             loaded = TriageModel.load(model)
             triager = Triager(model=loaded)
-            cells = [f"{loaded.version} ({loaded.card['layers']} layers, ffn {loaded.card['ffn']})"]
+            name = f"{loaded.version} ({loaded.card['layers']} layers, ffn {loaded.card['ffn']})"
+            cells, per_class = [name], [name]
             for path in files:
                 result, _ = evaluate_file(path, "sentiment", triager)
                 cells.append(f"{result.macro_recall:.3f} / {result.macro_f1:.3f}")
+                neg, neu = result.per_class["negative"], result.per_class["neutral"]
+                per_class.append(f"{neg.recall:.2f} / {neg.precision:.2f}, {neu.f1:.2f}")
             run = worker(model, texts, threads, "triage")
             load = min(worker(model, texts[:1], threads, "load-model")["load_s"] for _ in range(3))
             cells += [f"{run['n'] / run['cold_s']:.0f}", f"{load:.2f} s",
                       f"{run['peak_rss_mb']:.0f} MB"]
             out.append("| " + " | ".join(cells) + " |")
+            classes.append("| " + " | ".join(per_class) + " |")
     if not sets:
         out.append(f"(no {DEV_FOLDER}/ under the data folder: dev-set columns skipped)")
-    return out
+    return [*out, "", *classes]
 
 
 def main() -> None:

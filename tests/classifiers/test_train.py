@@ -144,26 +144,19 @@ def test_label_rows_become_examples_for_the_tasks_they_name() -> None:
     assert by_text["down again"].sentiment == -1  # said nothing about sentiment
 
 
+def _one_quick_layer(data: Path, out: Path, base: Path) -> list[str]:
+    """`train` options for a one-layer, 32-unit model of the tiny BERT in one epoch."""
+    return [
+        *("--data", str(data), "--out", str(out), "--base-model", str(base)),
+        *("--epochs", "1", "--layers", "1", "--ffn", "32", "--quiet"),
+    ]
+
+
 def test_cli_trains_and_reports_or_explains_missing_data(
     tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = write_data(tmp_path / "data")
-    argv = [
-        "--data",
-        str(data),
-        "--out",
-        str(tmp_path / "m"),
-        "--epochs",
-        "1",
-        "--layers",
-        "1",
-        "--ffn",
-        "32",
-        "--base-model",
-        str(tiny_model_dir),
-        "--quiet",
-        "--no-distill",
-    ]
+    argv = [*_one_quick_layer(data, tmp_path / "m", tiny_model_dir), "--no-distill"]
     assert train.main(argv) == 0
     printed = capsys.readouterr().out
     assert "sentiment" in printed and "macro recall" in printed
@@ -197,21 +190,7 @@ def test_distill_builds_a_teacher_once_beside_the_model(
 ) -> None:
     data = write_data(tmp_path / "data")
     # Learning from the teacher is the default recipe: no option asks for it.
-    argv = [
-        "--data",
-        str(data),
-        "--out",
-        str(tmp_path / "m"),
-        "--epochs",
-        "1",
-        "--layers",
-        "1",
-        "--ffn",
-        "32",
-        "--base-model",
-        str(tiny_model_dir),
-        "--quiet",
-    ]
+    argv = _one_quick_layer(data, tmp_path / "m", tiny_model_dir)
     assert train.main(argv) == 0
     # The teacher is every layer of the base model, kept beside OUT...
     teacher = TriageModel.load(tmp_path / "m.teacher")
